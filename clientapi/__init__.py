@@ -1,0 +1,25 @@
+"""The Client-Server API routes.
+
+Each feature module has an `install(app, services)` function that builds the feature's
+core component, registers it in `services.components` and registers its blueprint.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from quart import Quart
+
+# Installed in this order; later features may use components of earlier ones.
+FEATURE_MODULES = (
+    "clientapi.server_info",
+    "clientapi.accounts",
+    "clientapi.rooms",
+    "clientapi.sync",
+)
+
+
+def register_client_api(app: Quart, services: Any) -> None:
+    for name in FEATURE_MODULES:
+        importlib.import_module(name).install(app, services)

@@ -1,0 +1,499 @@
+"""The event pipeline: build, authorise, persist, notify.
+
+Every new event goes through the same steps:
+
+1. Under the room's lock, build the PDU against the in-memory current state (prev_events,
+   depth, auth_events), add the content hash, sign it and compute its ID.
+2. Check the room version's authorization rules against the auth events.
+3. Apply it to the room snapshot, so the next event can be built on top straight away.
+4. Hand it to the writer, which commits queued events in batches ("group commit"): the
+   event row, its state group (a delta for state events), current state, memberships and
+   any extra rows of the caller all go into one transaction.
+5. After the commit, wake the syncs of the users who can see the event, then answer.
+
+A caller is answered only after its event has committed. If a batch fails to commit, every
+room it touched is dropped from the cache and reloaded from the database, and the callers
+get the error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Iterable
+
+from nacl.signing import SigningKey
+
+from homeserver.errors import Forbidden, MatrixError, NotFound, TooLarge
+from homeserver.events.auth import AuthError, auth_types_for_event, check_auth_rules
+from homeserver.events.canonical import MAX_PDU_SIZE, InvalidJSONValue
+from homeserver.events.event import Event
+from homeserver.events.hashing import add_content_hash
+from homeserver.events.room_versions import RoomVersion
+from homeserver.events.signing import sign_event
+from homeserver.events.validation import InvalidEvent, validate_pdu
+from homeserver.notifier import Notifier
+from homeserver.rooms.room_cache import RoomCache, RoomSnapshot
+from homeserver.storage.database import Database, Transaction
+from homeserver.storage.events import EventStore, PersistedEvent
+from homeserver.storage.state import StateStore
+
+logger = logging.getLogger(__name__)
+
+ExtraWrite = Callable[[Transaction], Awaitable[None]]
+Precheck = Callable[[RoomSnapshot], Awaitable[None] | None]
+
+# prev_events of a local event: the spec allows up to 20; fewer keeps PDUs small.
+_MAX_PREV_EVENTS = 10
+_MAX_BATCH = 256
+
+
+@dataclass
+class _Job:
+    item: PersistedEvent
+    snapshot: RoomSnapshot
+    notify_users: set[str]
+    extra_writes: list[ExtraWrite]
+    redaction_target: PersistedEvent | None
+    future: asyncio.Future[PersistedEvent]
+    is_new_room: bool = False
+
+
+@dataclass
+class _BatchState:
+    """What the writer tracks inside one transaction."""
+
+    room_groups: dict[str, int | None] = field(default_factory=dict)
+    new_groups: list[int] = field(default_factory=list)
+
+
+class EventPipeline:
+    """Creates local events and persists them with group commit."""
+
+    def __init__(
+        self,
+        db: Database,
+        events: EventStore,
+        state: StateStore,
+        rooms: RoomCache,
+        notifier: Notifier,
+        server_name: str,
+        signing_key: SigningKey,
+    ) -> None:
+        self._db = db
+        self._events = events
+        self._state = state
+        self._rooms = rooms
+        self._notifier = notifier
+        self._server_name = server_name
+        self._signing_key = signing_key
+        self._queue: asyncio.Queue[_Job] = asyncio.Queue()
+        self._writer_task: asyncio.Task[None] | None = None
+        self._next_stream = 0
+        self._next_nid = 0
+        self._inflight_txns: dict[tuple[str, str, str], asyncio.Future[str]] = {}
+
+    async def start(self) -> None:
+        self._next_stream = await self._events.max_stream_ordering() + 1
+        self._next_nid = await self._events.max_nid() + 1
+        self._notifier.set_position("events", self._next_stream - 1)
+        self._writer_task = asyncio.create_task(self._run_writer(), name="event-writer")
+
+    async def stop(self) -> None:
+        if self._writer_task is not None:
+            # Let queued events commit before the database closes.
+            while not self._queue.empty():
+                await asyncio.sleep(0.01)
+            self._writer_task.cancel()
+            try:
+                await self._writer_task
+            except asyncio.CancelledError:
+                pass
+            self._writer_task = None
+
+    # -- building ------------------------------------------------------------
+
+    def _build_pdu(
+        self,
+        snapshot: RoomSnapshot | None,
+        version: RoomVersion,
+        sender: str,
+        event_type: str,
+        content: dict[str, Any],
+        state_key: str | None,
+        redacts: str | None,
+    ) -> tuple[Event, dict[tuple[str, str], Event]]:
+        pdu: dict[str, Any] = {
+            "type": event_type,
+            "sender": sender,
+            "content": content,
+            "origin_server_ts": int(time.time() * 1000),
+        }
+        if state_key is not None:
+            pdu["state_key"] = state_key
+        if redacts is not None and not version.redacts_in_content:
+            pdu["redacts"] = redacts
+        auth_events: dict[tuple[str, str], Event] = {}
+        if snapshot is None:
+            # The create event: no parents, no auth events.
+            pdu["prev_events"] = []
+            pdu["auth_events"] = []
+            pdu["depth"] = 1
+        else:
+            pdu["room_id"] = snapshot.room_id
+            pdu["prev_events"] = snapshot.forward_extremities[-_MAX_PREV_EVENTS:]
+            pdu["depth"] = min(snapshot.max_depth + 1, version.max_depth)
+            for key in auth_types_for_event(
+                version, event_type, sender, state_key, content
+            ):
+                event = snapshot.state.get(key)
+                if event is not None:
+                    auth_events[key] = event
+            pdu["auth_events"] = sorted(e.event_id for e in auth_events.values())
+        if snapshot is None and not version.room_id_from_create_event:
+            raise ValueError("room versions before 12 need a room ID for the create event")
+        add_content_hash(pdu)
+        sign_event(pdu, self._server_name, self._signing_key, version)
+        try:
+            validate_pdu(pdu, version)
+        except InvalidJSONValue as exc:
+            raise MatrixError(400, "M_BAD_JSON", f"Invalid event: {exc}") from exc
+        except InvalidEvent as exc:
+            if "65536" in str(exc) or str(MAX_PDU_SIZE) in str(exc):
+                raise TooLarge(f"Event is too large: {exc}") from exc
+            raise MatrixError(400, "M_BAD_JSON", f"Invalid event: {exc}") from exc
+        event = Event(pdu, version)
+        return event, auth_events
+
+    def _authorise(self, event: Event, auth_events: dict[tuple[str, str], Event]) -> None:
+        try:
+            check_auth_rules(event.room_version, event, auth_events)
+        except AuthError as exc:
+            raise Forbidden(str(exc)) from exc
+
+    # -- public entry points -------------------------------------------------
+
+    async def create_room(
+        self,
+        version: RoomVersion,
+        sender: str,
+        content: dict[str, Any],
+        extra_writes: Callable[[str], list[ExtraWrite]],
+    ) -> PersistedEvent:
+        """Create, persist and return the `m.room.create` event of a new room.
+
+        `extra_writes(room_id)` returns writes to commit with the event, such as the
+        `rooms` row, since the room ID is known only once the event is built.
+        """
+        event, _ = self._build_pdu(
+            None, version, sender, "m.room.create", content, "", None
+        )
+        self._authorise(event, {})
+        snapshot = RoomSnapshot(
+            room_id=event.room_id,
+            version=version,
+            state={},
+            forward_extremities=[],
+            max_depth=0,
+            state_group=None,
+        )
+        async with snapshot.lock:
+            self._rooms.put(snapshot)
+            self._events.remember_room_version(event.room_id, version)
+            job = self._enqueue(
+                snapshot, event, None, None, extra_writes(event.room_id), None, {}
+            )
+            job.is_new_room = True
+        return await job.future
+
+    async def send(
+        self,
+        room_id: str,
+        sender: str,
+        event_type: str,
+        content: dict[str, Any],
+        state_key: str | None = None,
+        *,
+        device_id: str | None = None,
+        txn_id: str | None = None,
+        redacts: str | None = None,
+        precheck: Precheck | None = None,
+        extra_writes: Iterable[ExtraWrite] = (),
+        unsigned: dict[str, Any] | None = None,
+        unsigned_for_event: Callable[[RoomSnapshot], dict[str, Any]] | None = None,
+    ) -> PersistedEvent:
+        """Create a local event in `room_id`, persist it and return it.
+
+        `precheck(snapshot)` runs under the room lock before the event is built and may
+        raise a `MatrixError` with a clearer message than the auth rules give.
+        """
+        if txn_id is not None and device_id is not None:
+            return await self._send_with_txn_id(
+                room_id, sender, event_type, content, state_key, device_id, txn_id,
+                redacts, precheck, list(extra_writes), unsigned,
+            )
+        job = await self._prepare(
+            room_id, sender, event_type, content, state_key, None, None, redacts,
+            precheck, list(extra_writes), unsigned, unsigned_for_event,
+        )
+        return await job.future
+
+    async def _send_with_txn_id(
+        self,
+        room_id: str,
+        sender: str,
+        event_type: str,
+        content: dict[str, Any],
+        state_key: str | None,
+        device_id: str,
+        txn_id: str,
+        redacts: str | None,
+        precheck: Precheck | None,
+        extra_writes: list[ExtraWrite],
+        unsigned: dict[str, Any] | None,
+    ) -> PersistedEvent:
+        """Send once per (user, device, transaction ID); a retry returns the first event."""
+        key = (sender, device_id, txn_id)
+        inflight = self._inflight_txns.get(key)
+        if inflight is not None:
+            event_id = await asyncio.shield(inflight)
+            return await self._existing_event(event_id)
+        existing = await self._db.fetchvalue(
+            "SELECT event_id FROM event_txn_ids"
+            " WHERE user_id = ? AND device_id = ? AND txn_id = ?",
+            key,
+        )
+        if existing is not None:
+            return await self._existing_event(existing)
+
+        marker: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._inflight_txns[key] = marker
+        try:
+            job = await self._prepare(
+                room_id, sender, event_type, content, state_key, device_id, txn_id,
+                redacts, precheck, extra_writes, unsigned, None,
+            )
+            item = await job.future
+            marker.set_result(item.event.event_id)
+            return item
+        except BaseException as exc:
+            marker.set_exception(exc)
+            marker.exception()
+            raise
+        finally:
+            del self._inflight_txns[key]
+
+    async def _existing_event(self, event_id: str) -> PersistedEvent:
+        item = await self._events.get(event_id)
+        if item is None:
+            raise NotFound("The event of this transaction no longer exists")
+        return item
+
+    async def _prepare(
+        self,
+        room_id: str,
+        sender: str,
+        event_type: str,
+        content: dict[str, Any],
+        state_key: str | None,
+        device_id: str | None,
+        txn_id: str | None,
+        redacts: str | None,
+        precheck: Precheck | None,
+        extra_writes: list[ExtraWrite],
+        unsigned: dict[str, Any] | None,
+        unsigned_for_event: Callable[[RoomSnapshot], dict[str, Any]] | None,
+    ) -> _Job:
+        snapshot = await self._rooms.get(room_id)
+        if snapshot is None:
+            raise NotFound(f"Unknown room {room_id}")
+        async with snapshot.lock:
+            if precheck is not None:
+                result = precheck(snapshot)
+                if result is not None:
+                    await result
+            redaction_target = None
+            if redacts is not None:
+                redaction_target = await self._events.get(redacts)
+                if (
+                    redaction_target is not None
+                    and redaction_target.event.room_id != room_id
+                ):
+                    redaction_target = None
+            event, auth_events = self._build_pdu(
+                snapshot, snapshot.version, sender, event_type, content, state_key,
+                redacts,
+            )
+            self._authorise(event, auth_events)
+            unsigned_data = dict(unsigned or {})
+            if unsigned_for_event is not None:
+                unsigned_data.update(unsigned_for_event(snapshot))
+            if txn_id is not None and device_id is not None:
+                extra_writes = [*extra_writes, _txn_id_write(sender, device_id, txn_id, event)]
+            return self._enqueue(
+                snapshot, event, device_id, txn_id, extra_writes, redaction_target,
+                unsigned_data,
+            )
+
+    def _enqueue(
+        self,
+        snapshot: RoomSnapshot,
+        event: Event,
+        device_id: str | None,
+        txn_id: str | None,
+        extra_writes: list[ExtraWrite],
+        redaction_target: PersistedEvent | None,
+        unsigned: dict[str, Any],
+    ) -> _Job:
+        """Assign the event its stream position, apply it to the snapshot and queue it."""
+        if event.is_state():
+            assert event.state_key is not None
+            replaced = snapshot.state.get((event.type, event.state_key))
+            if replaced is not None:
+                unsigned["replaces_state"] = replaced.event_id
+                unsigned["prev_content"] = replaced.content
+                unsigned["prev_sender"] = replaced.sender
+        item = PersistedEvent(
+            event=event,
+            stream_ordering=self._next_stream,
+            nid=self._next_nid,
+            sender_device=device_id,
+            txn_id=txn_id,
+            unsigned=unsigned,
+        )
+        event.unsigned = unsigned
+        self._next_stream += 1
+        self._next_nid += 1
+        notify_users = snapshot.interested_users()
+        snapshot.apply(event)
+        notify_users |= snapshot.interested_users()
+        if event.type == "m.room.member" and event.state_key is not None:
+            notify_users.add(event.state_key)
+        job = _Job(
+            item=item,
+            snapshot=snapshot,
+            notify_users=notify_users,
+            extra_writes=extra_writes,
+            redaction_target=redaction_target,
+            future=asyncio.get_running_loop().create_future(),
+        )
+        self._queue.put_nowait(job)
+        return job
+
+    # -- writing -------------------------------------------------------------
+
+    async def _run_writer(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while not self._queue.empty() and len(batch) < _MAX_BATCH:
+                batch.append(self._queue.get_nowait())
+            await self._write_batch(batch)
+
+    async def _write_batch(self, batch: list[_Job]) -> None:
+        progress = _BatchState()
+        try:
+            async with self._db.transaction("persist_events") as txn:
+                for job in batch:
+                    await self._write_job(txn, job, progress)
+        except Exception as exc:
+            logger.exception(
+                "Failed to persist %d events; dropping their rooms from the cache",
+                len(batch),
+            )
+            self._state.forget_groups(progress.new_groups)
+            for job in batch:
+                self._rooms.drop(job.snapshot.room_id)
+                if not job.future.done():
+                    job.future.set_exception(
+                        MatrixError(500, "M_UNKNOWN", "Failed to store the event")
+                    )
+                    job.future.exception()
+            del exc
+            return
+
+        users: set[str] = set()
+        for job in batch:
+            job.snapshot.state_group = job.item.state_group_after
+            users |= job.notify_users
+            target = job.redaction_target
+            if target is not None and target.event.is_state():
+                key = (target.event.type, target.event.state_key or "")
+                current = job.snapshot.state.get(key)
+                if current is not None and current.event_id == target.event.event_id:
+                    job.snapshot.state[key] = target.event.redacted_copy()
+        self._events.cache_persisted(job.item for job in batch)
+        self._notifier.notify("events", batch[-1].item.stream_ordering, users)
+        for job in batch:
+            if not job.future.done():
+                job.future.set_result(job.item)
+
+    async def _write_job(self, txn: Transaction, job: _Job, progress: _BatchState) -> None:
+        item = job.item
+        event = item.event
+        room_id = event.room_id
+        if room_id not in progress.room_groups:
+            progress.room_groups[room_id] = job.snapshot.state_group
+        group_before = progress.room_groups[room_id]
+
+        for write in job.extra_writes:
+            await write(txn)
+
+        group_after = group_before
+        if event.is_state():
+            assert event.state_key is not None
+            key_id = await self._state.intern_key(txn, (event.type, event.state_key))
+            full_state = (
+                await self._state.get_group(group_before) if group_before else {}
+            )
+            full_state[key_id] = item.nid
+            group_after = await self._state.create_group(
+                txn, room_id, group_before, {key_id: item.nid}, full_state
+            )
+            progress.new_groups.append(group_after)
+            progress.room_groups[room_id] = group_after
+        item.state_group_before = group_before
+        item.state_group_after = group_after
+
+        await self._events.insert(txn, [item])
+        await txn.execute("DELETE FROM forward_extremities WHERE room_id = ?", (room_id,))
+        await txn.execute(
+            "INSERT INTO forward_extremities (room_id, event_id) VALUES (?, ?)",
+            (room_id, event.event_id),
+        )
+        await txn.execute(
+            "INSERT INTO room_current_state (room_id, state_group, max_depth)"
+            " VALUES (?, ?, ?) ON CONFLICT (room_id) DO UPDATE SET"
+            " state_group = excluded.state_group,"
+            " max_depth = MAX(max_depth, excluded.max_depth)",
+            (room_id, group_after, event.depth),
+        )
+        if event.type == "m.room.member" and event.state_key is not None:
+            await txn.execute(
+                "INSERT INTO room_memberships"
+                " (room_id, user_id, membership, event_id, stream_ordering, forgotten)"
+                " VALUES (?, ?, ?, ?, ?, 0) ON CONFLICT (room_id, user_id) DO UPDATE SET"
+                " membership = excluded.membership, event_id = excluded.event_id,"
+                " stream_ordering = excluded.stream_ordering, forgotten = 0",
+                (
+                    room_id,
+                    event.state_key,
+                    event.membership or "",
+                    event.event_id,
+                    item.stream_ordering,
+                ),
+            )
+        if job.redaction_target is not None:
+            await self._events.apply_redaction(txn, job.redaction_target, event)
+
+
+def _txn_id_write(sender: str, device_id: str, txn_id: str, event: Event) -> ExtraWrite:
+    async def write(txn: Transaction) -> None:
+        await txn.execute(
+            "INSERT INTO event_txn_ids (user_id, device_id, txn_id, event_id, created_ts)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (sender, device_id, txn_id, event.event_id, int(time.time() * 1000)),
+        )
+
+    return write
