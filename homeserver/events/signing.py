@@ -16,6 +16,7 @@ from signedjson.sign import sign_json
 from unpaddedbase64 import decode_base64
 
 from homeserver.events.canonical import encode_canonical_json
+from homeserver.events.identifiers import get_domain_from_id, is_valid_user_id
 from homeserver.events.redaction import prune_event_dict
 from homeserver.events.room_versions import RoomVersion
 
@@ -86,3 +87,26 @@ def verify_event_signature(
         logger.debug("Signature %s of %s is invalid: %s", key_id, server_name, exc)
         return False
     return True
+
+
+def servers_required_to_sign(
+    event: dict[str, Any], room_version: RoomVersion
+) -> set[str]:
+    """Return the servers whose valid signatures the event must carry.
+
+    Spec: Server-Server API, "Validating hashes and signatures on received events":
+    the sender's server. Since v8, a member event with
+    `join_authorised_via_users_server` must also be signed by that user's server
+    (the member auth rule, sub-rule 2).
+    """
+    servers = {get_domain_from_id(event["sender"])}
+    content = event.get("content")
+    if (
+        room_version.restricted_join_rule
+        and event.get("type") == "m.room.member"
+        and isinstance(content, dict)
+    ):
+        authoriser = content.get("join_authorised_via_users_server")
+        if is_valid_user_id(authoriser):
+            servers.add(get_domain_from_id(authoriser))
+    return servers

@@ -117,7 +117,11 @@ def test_updated_rules_member_third_party_without_signed(room_version) -> None:
     assert pruned["content"] == {"membership": "invite", "third_party_invite": {}}
 
 
-CREATE_CONTENT = {"creator": "@u:example.org", "room_version": "10", "m.federate": False}
+CREATE_CONTENT = {
+    "creator": "@u:example.org",
+    "room_version": "10",
+    "m.federate": False,
+}
 
 
 def test_v10_create_keeps_only_creator() -> None:
@@ -190,7 +194,8 @@ def test_updated_rules_redaction_keeps_content_redacts(room_version) -> None:
 
 @pytest.mark.parametrize("room_version", ALL_VERSIONS, ids=lambda v: v.identifier)
 def test_aliases_content_removed(room_version) -> None:
-    pruned = prune_event_dict(room_version, event("m.room.aliases", {"aliases": ["#a"]}))
+    aliases = event("m.room.aliases", {"aliases": ["#a"]})
+    pruned = prune_event_dict(room_version, aliases)
     assert pruned["content"] == {}
 
 

@@ -8,7 +8,11 @@ from signedjson.sign import sign_json
 
 from homeserver.events.hashing import add_content_hash, check_content_hash
 from homeserver.events.room_versions import KNOWN_ROOM_VERSIONS
-from homeserver.events.signing import sign_event, verify_event_signature
+from homeserver.events.signing import (
+    servers_required_to_sign,
+    sign_event,
+    verify_event_signature,
+)
 
 # Spec: Appendices, "Cryptographic Test Vectors".
 SEED = "YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA1"
@@ -164,3 +168,21 @@ def test_signature_from_other_key_is_invalid(signing_key) -> None:
     assert not verify_event_signature(
         event, SERVER_NAME, signing_key.verify_key, KEY_ID, V10
     )
+
+
+def test_required_signers_for_message() -> None:
+    event = {"type": "m.room.message", "sender": "@u:one.example", "content": {}}
+    assert servers_required_to_sign(event, V10) == {"one.example"}
+
+
+def test_required_signers_include_join_authoriser() -> None:
+    event = {
+        "type": "m.room.member",
+        "sender": "@u:one.example",
+        "state_key": "@u:one.example",
+        "content": {
+            "membership": "join",
+            "join_authorised_via_users_server": "@admin:two.example",
+        },
+    }
+    assert servers_required_to_sign(event, V10) == {"one.example", "two.example"}
