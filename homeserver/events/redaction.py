@@ -46,7 +46,9 @@ _POWER_LEVELS_CONTENT_KEYS = (
 )
 
 
-def prune_event_dict(room_version: RoomVersion, event: dict[str, Any]) -> dict[str, Any]:
+def prune_event_dict(
+    room_version: RoomVersion, event: dict[str, Any]
+) -> dict[str, Any]:
     """Return a redacted deep copy of a PDU dict.
 
     Keys outside the version's allowed top-level list are removed, `unsigned`
