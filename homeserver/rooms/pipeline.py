@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Iterable
@@ -118,6 +119,7 @@ class EventPipeline:
     def _build_pdu(
         self,
         snapshot: RoomSnapshot | None,
+        new_room_id: str | None,
         version: RoomVersion,
         sender: str,
         event_type: str,
@@ -138,6 +140,8 @@ class EventPipeline:
         auth_events: dict[tuple[str, str], Event] = {}
         if snapshot is None:
             # The create event: no parents, no auth events.
+            if new_room_id is not None:
+                pdu["room_id"] = new_room_id
             pdu["prev_events"] = []
             pdu["auth_events"] = []
             pdu["depth"] = 1
@@ -152,8 +156,12 @@ class EventPipeline:
                 if event is not None:
                     auth_events[key] = event
             pdu["auth_events"] = sorted(e.event_id for e in auth_events.values())
-        if snapshot is None and not version.room_id_from_create_event:
-            raise ValueError("room versions before 12 need a room ID for the create event")
+            # Since v12 the create event is not listed, but the rules still need it.
+            create_event = snapshot.state.get(("m.room.create", ""))
+            if create_event is not None:
+                auth_events[("m.room.create", "")] = create_event
+        if snapshot is None and (new_room_id is None) != version.room_id_from_create_event:
+            raise ValueError("a room ID is given for the create event before v12 only")
         add_content_hash(pdu)
         sign_event(pdu, self._server_name, self._signing_key, version)
         try:
@@ -187,8 +195,11 @@ class EventPipeline:
         `extra_writes(room_id)` returns writes to commit with the event, such as the
         `rooms` row, since the room ID is known only once the event is built.
         """
+        new_room_id = None
+        if not version.room_id_from_create_event:
+            new_room_id = f"!{secrets.token_urlsafe(18)}:{self._server_name}"
         event, _ = self._build_pdu(
-            None, version, sender, "m.room.create", content, "", None
+            None, new_room_id, version, sender, "m.room.create", content, "", None
         )
         self._authorise(event, {})
         snapshot = RoomSnapshot(
@@ -323,7 +334,7 @@ class EventPipeline:
                 ):
                     redaction_target = None
             event, auth_events = self._build_pdu(
-                snapshot, snapshot.version, sender, event_type, content, state_key,
+                snapshot, None, snapshot.version, sender, event_type, content, state_key,
                 redacts,
             )
             self._authorise(event, auth_events)
