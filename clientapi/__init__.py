@@ -15,6 +15,9 @@ from quart import Quart
 FEATURE_MODULES = (
     "clientapi.server_info",
     "clientapi.accounts",
+    "clientapi.keys",
+    "clientapi.to_device",
+    "clientapi.room_keys",
     "clientapi.rooms",
     "clientapi.sync",
 )
