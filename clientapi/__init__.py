@@ -19,6 +19,12 @@ FEATURE_MODULES = (
     "clientapi.to_device",
     "clientapi.room_keys",
     "clientapi.rooms",
+    "clientapi.push_rules",
+    "clientapi.account_data",
+    "clientapi.receipts",
+    "clientapi.typing",
+    "clientapi.presence",
+    "clientapi.filters",
     "clientapi.sync",
 )
 
