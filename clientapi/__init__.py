@@ -25,6 +25,7 @@ FEATURE_MODULES = (
     "clientapi.typing",
     "clientapi.presence",
     "clientapi.filters",
+    "clientapi.media",
     "clientapi.sync",
 )
 

@@ -74,6 +74,8 @@ class MediaConfig:
     url_preview_ip_range_blocklist: tuple[str, ...] = ()
     url_preview_max_size: int = 10 * 1024 * 1024
     url_preview_timeout_seconds: float = 10.0
+    url_preview_cache_seconds: int = 3600
+    retention_interval_seconds: float = 3600.0
 
 
 @dataclass(frozen=True)
@@ -249,6 +251,17 @@ def _read_media(reader: _Reader) -> MediaConfig:
                 sub,
                 "url_preview_timeout_seconds",
                 d.url_preview_timeout_seconds,
+                (int, float),
+            )
+        ),
+        url_preview_cache_seconds=_positive(
+            sub, "url_preview_cache_seconds", d.url_preview_cache_seconds
+        ),
+        retention_interval_seconds=float(
+            _positive(
+                sub,
+                "retention_interval_seconds",
+                d.retention_interval_seconds,
                 (int, float),
             )
         ),
