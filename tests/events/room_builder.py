@@ -8,7 +8,7 @@ from homeserver.events.auth import check_auth_rules
 from homeserver.events.event import Event
 from homeserver.events.room_versions import RoomVersion
 
-from event_builders import make_pdu
+from tests.events.event_builders import make_pdu
 
 ALICE = "@alice:a.example"
 BOB = "@bob:b.example"

@@ -6,8 +6,8 @@ from homeserver.events.auth import AuthError, check_auth_rules
 from homeserver.events.event import Event
 from homeserver.events.room_versions import KNOWN_ROOM_VERSIONS
 
-from event_builders import make_pdu
-from room_builder import ALICE, BOB, Room
+from tests.events.event_builders import make_pdu
+from tests.events.room_builder import ALICE, BOB, Room
 
 V10 = KNOWN_ROOM_VERSIONS["10"]
 V11 = KNOWN_ROOM_VERSIONS["11"]

@@ -8,7 +8,7 @@ from unpaddedbase64 import encode_base64
 from homeserver.events.auth import AuthError
 from homeserver.events.room_versions import KNOWN_ROOM_VERSIONS
 
-from room_builder import ALICE, BOB, CAROL, DAVE, Room
+from tests.events.room_builder import ALICE, BOB, CAROL, DAVE, Room
 
 V10 = KNOWN_ROOM_VERSIONS["10"]
 V11 = KNOWN_ROOM_VERSIONS["11"]

@@ -13,7 +13,7 @@ from homeserver.events.auth import (
 from homeserver.events.power_levels import INFINITE_POWER_LEVEL
 from homeserver.events.room_versions import KNOWN_ROOM_VERSIONS
 
-from room_builder import ALICE, BOB, CAROL, Room
+from tests.events.room_builder import ALICE, BOB, CAROL, Room
 
 V10 = KNOWN_ROOM_VERSIONS["10"]
 V11 = KNOWN_ROOM_VERSIONS["11"]

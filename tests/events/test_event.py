@@ -6,7 +6,7 @@ from homeserver.events.hashing import compute_event_id
 from homeserver.events.room_versions import KNOWN_ROOM_VERSIONS
 from homeserver.events.stripped import STRIPPED_STATE_TYPES, stripped_state
 
-from event_builders import make_event, make_pdu
+from tests.events.event_builders import make_event, make_pdu
 
 V10 = KNOWN_ROOM_VERSIONS["10"]
 V11 = KNOWN_ROOM_VERSIONS["11"]

@@ -6,7 +6,7 @@ from homeserver.events.canonical import MAX_PDU_SIZE, encode_canonical_json
 from homeserver.events.room_versions import KNOWN_ROOM_VERSIONS
 from homeserver.events.validation import InvalidEvent, validate_pdu
 
-from event_builders import make_pdu
+from tests.events.event_builders import make_pdu
 
 V10 = KNOWN_ROOM_VERSIONS["10"]
 V11 = KNOWN_ROOM_VERSIONS["11"]
