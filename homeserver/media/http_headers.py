@@ -165,12 +165,12 @@ def parse_range(header: str | None, total: int) -> ByteRange | None:
             raise RangeNotSatisfiable(header)
         return ByteRange(max(0, total - suffix), total - 1, total)
     start = int(first)
-    end = int(last) if last else total - 1
-    if end < start:
-        return None
+    if last and int(last) < start:
+        return None  # Syntactically invalid, so the header is ignored.
     if start >= total:
         raise RangeNotSatisfiable(header)
-    return ByteRange(start, min(end, total - 1), total)
+    end = min(int(last), total - 1) if last else total - 1
+    return ByteRange(start, end, total)
 
 
 def etag_matches(if_none_match: str | None, etag: str) -> bool:
