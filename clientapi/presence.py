@@ -33,7 +33,8 @@ async def put_status(requester: Requester, user_id: str) -> Any:
     state = require_str(body, "presence")
     if state not in PRESENCE_STATES:
         raise InvalidParam(
-            f"Field 'presence' must be one of {', '.join(PRESENCE_STATES)}, got {state!r}"
+            f"Field 'presence' must be one of {', '.join(PRESENCE_STATES)},"
+            f" got {state!r}"
         )
     status_msg = require_str(body, "status_msg", optional=True)
     await services().presence.set_status(user_id, state, status_msg)

@@ -6,7 +6,8 @@ older clients still call the same endpoints under `/_matrix/client/r0`.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from quart import Blueprint
 
@@ -30,7 +31,10 @@ def client_route(
 
 
 def require_own_user(requester: Requester, user_id: str, action: str) -> None:
-    """Raise `Forbidden` unless the path's user is the requester (`action` for the message)."""
+    """Raise `Forbidden` unless the path's user is the requester.
+
+    `action` completes the message "Cannot ... for other users".
+    """
     if requester.user_id != user_id:
         raise Forbidden(f"Cannot {action} for other users")
 

@@ -30,7 +30,9 @@ async def put_typing(requester: Requester, room_id: str, user_id: str) -> Any:
     if not isinstance(typing, bool):
         raise BadJSON("Field 'typing' must be a boolean")
     timeout = body.get("timeout")
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int)):
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, int)
+    ):
         raise BadJSON("Field 'timeout' must be an integer number of milliseconds")
     await services().typing.set_typing(room_id, user_id, typing, timeout)
     return json_response({})

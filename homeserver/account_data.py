@@ -1,16 +1,18 @@
 """Per-user account data: global and per-room, including room tags.
 
-Spec: Client-Server API, "Client Config", "Room Tagging" and "Fully read markers". Each
-row of `account_data` is the latest content of one `(user, room, type)`; global data uses
-the empty string as its room. Every write moves the row to a new position of the
-`account_data` stream, so `/sync` returns the rows whose position is after its token.
+Spec: Client-Server API, "Client Config", "Room Tagging" and "Fully read markers".
+Each row of `account_data` is the latest content of one `(user, room, type)`, and
+global data uses the empty string as its room. Every write moves the row to a new
+position of the `account_data` stream, so `/sync` returns the rows whose position is
+after its token.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from homeserver.errors import MatrixError
 from homeserver.notifier import Notifier

@@ -12,9 +12,10 @@ import json
 import logging
 import re
 from collections import OrderedDict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from homeserver.errors import BadJSON, NotFound, NotJSON
 from homeserver.events.event import Event
@@ -130,9 +131,7 @@ class EventFilter:
             return False
         if sender in self.not_senders:
             return False
-        if self.senders is not None and sender not in self.senders:
-            return False
-        return True
+        return self.senders is None or sender in self.senders
 
     def matches(self, event: Event | Mapping[str, Any]) -> bool:
         event_type, sender, _, _ = _fields_of(event)
@@ -149,7 +148,7 @@ class EventFilter:
 
 @dataclass(frozen=True)
 class RoomEventFilter(EventFilter):
-    """Spec schema `RoomEventFilter`: an `EventFilter` plus room and lazy-loading keys."""
+    """Spec schema `RoomEventFilter`: `EventFilter` plus room and lazy-loading keys."""
 
     rooms: tuple[str, ...] | None = None
     not_rooms: tuple[str, ...] = ()
@@ -251,7 +250,9 @@ class Filter:
         return cls(
             event_fields=_check_strings(data, "event_fields", ""),
             event_format=event_format,
-            presence=EventFilter.parse(_check_object(data, "presence", ""), "presence."),
+            presence=EventFilter.parse(
+                _check_object(data, "presence", ""), "presence."
+            ),
             account_data=EventFilter.parse(
                 _check_object(data, "account_data", ""), "account_data."
             ),
@@ -333,7 +334,8 @@ class FilterStore:
             )
             filter_id = 0 if row is None or row[0] is None else row[0] + 1
             await txn.execute(
-                "INSERT INTO filters (user_id, filter_id, filter_json) VALUES (?, ?, ?)",
+                "INSERT INTO filters (user_id, filter_id, filter_json)"
+                " VALUES (?, ?, ?)",
                 (user_id, filter_id, json.dumps(definition)),
             )
         self._remember((user_id, filter_id), parsed)

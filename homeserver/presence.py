@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from homeserver.errors import Forbidden, InvalidParam, NotFound
 from homeserver.identifiers import server_name_of
@@ -95,7 +96,9 @@ class PresenceTracker:
         await self._stream.load(self._db, "SELECT MAX(stream_id) FROM presence")
         if not self.enabled:
             return
-        rows = await self._db.fetchall("SELECT * FROM presence WHERE state != ?", (OFFLINE,))
+        rows = await self._db.fetchall(
+            "SELECT * FROM presence WHERE state != ?", (OFFLINE,)
+        )
         now = self._now()
         for row in rows:
             state = _state_from_row(row)
@@ -132,9 +135,9 @@ class PresenceTracker:
         new = PresenceState(
             state=state,
             status_msg=status_msg,
-            last_active_ts=now if state == ONLINE or current is None else (
-                current.last_active_ts
-            ),
+            last_active_ts=now
+            if state == ONLINE or current is None
+            else (current.last_active_ts),
             currently_active=state == ONLINE,
             last_seen_ts=now,
             last_online_sync_ts=current.last_online_sync_ts if current else 0,
@@ -156,7 +159,11 @@ class PresenceTracker:
         now = self._now()
         current = await self._load(user_id)
         if state == ONLINE:
-            if current is not None and current.state == ONLINE and current.currently_active:
+            if (
+                current is not None
+                and current.state == ONLINE
+                and current.currently_active
+            ):
                 # The common case: refresh the times in memory, write nothing.
                 current.last_active_ts = now
                 current.last_seen_ts = now

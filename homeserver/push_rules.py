@@ -1,10 +1,10 @@
 """The server-default push rules of every user.
 
-Spec: Client-Server API, "Push Rules" and "Predefined Rules" (v1.19). Since v1.17 the
-legacy body-matching defaults (`.m.rule.contains_display_name`,
-`.m.rule.contains_user_name`, `.m.rule.roomnotif`) are gone, so the `content` kind has no
-server-default rules. A user's own rules are not stored yet, so every user has exactly
-these rules.
+Spec: Client-Server API, "Push Rules" and "Predefined Rules" (v1.19). Since v1.17
+the legacy body-matching defaults (`.m.rule.contains_display_name`,
+`.m.rule.contains_user_name`, `.m.rule.roomnotif`) are gone, so the `content` kind has
+no server-default rules. A user's own rules are not stored yet, so every user has
+exactly these rules.
 """
 
 from __future__ import annotations

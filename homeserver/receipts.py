@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from homeserver.account_data import FULLY_READ_TYPE, AccountDataStore
 from homeserver.errors import Forbidden, InvalidParam, NotFound
@@ -107,7 +108,8 @@ class ReceiptStore:
             position = self._stream.allocate()
             await txn.execute(
                 "INSERT INTO receipts"
-                " (room_id, receipt_type, user_id, thread_id, event_id, data, stream_id)"
+                " (room_id, receipt_type, user_id, thread_id, event_id, data,"
+                " stream_id)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (room_id, receipt_type, user_id, thread_id) DO UPDATE SET"
                 " event_id = excluded.event_id, data = excluded.data,"
@@ -127,7 +129,11 @@ class ReceiptStore:
                 lambda: self._notifier.notify("receipts", position, recipients)
             )
         logger.debug(
-            "Receipt %s of %s in %s moved to %s", receipt_type, user_id, room_id, event_id
+            "Receipt %s of %s in %s moved to %s",
+            receipt_type,
+            user_id,
+            room_id,
+            event_id,
         )
         return position
 
@@ -142,7 +148,7 @@ class ReceiptStore:
     async def set_read_markers(
         self, room_id: str, user_id: str, markers: dict[str, str]
     ) -> None:
-        """Apply `POST /read_markers`: optional `m.fully_read`, `m.read`, `m.read.private`.
+        """Apply `POST /read_markers` with `m.fully_read`, `m.read` or `m.read.private`.
 
         Every event is checked before anything is written, so a bad ID changes nothing.
         """
@@ -151,10 +157,15 @@ class ReceiptStore:
             await self._check_event(room_id, event_id)
         for receipt_type in RECEIPT_TYPES:
             if receipt_type in markers:
-                await self.set_receipt(room_id, user_id, receipt_type, markers[receipt_type])
+                await self.set_receipt(
+                    room_id, user_id, receipt_type, markers[receipt_type]
+                )
         if FULLY_READ_TYPE in markers:
             await self._account_data.set(
-                user_id, FULLY_READ_TYPE, {"event_id": markers[FULLY_READ_TYPE]}, room_id
+                user_id,
+                FULLY_READ_TYPE,
+                {"event_id": markers[FULLY_READ_TYPE]},
+                room_id,
             )
 
     async def get_for_rooms(

@@ -20,7 +20,7 @@ class StreamIdAllocator:
         self._last = 0
 
     async def load(self, db: Database, max_sql: str) -> None:
-        """Set the position from `max_sql` (a `SELECT MAX(...)`) and tell the notifier."""
+        """Read the position with `max_sql` (a `SELECT MAX`) and tell the notifier."""
         self._last = int(await db.fetchvalue(max_sql, (), 0))
         self._notifier.set_position(self.stream, self._last)
 

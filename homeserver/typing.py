@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 from homeserver.errors import Forbidden
 from homeserver.notifier import Notifier
@@ -25,7 +26,7 @@ JoinedUsers = Callable[[str], Awaitable[set[str] | None]]
 
 
 class TypingTracker:
-    """Who is typing in which room, and the stream position of each room's last change."""
+    """Who types in which room, and the stream position of each room's last change."""
 
     def __init__(self, notifier: Notifier, joined_users: JoinedUsers) -> None:
         self._notifier = notifier

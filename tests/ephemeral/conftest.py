@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AsyncIterator
 
 import pytest
 
@@ -57,7 +57,9 @@ async def create_room(services: Services, creator: str, members: list[str]) -> s
     )
     room_id = create.event.room_id
     pipeline = services.pipeline
-    await pipeline.send(room_id, creator, "m.room.member", {"membership": "join"}, creator)
+    await pipeline.send(
+        room_id, creator, "m.room.member", {"membership": "join"}, creator
+    )
     await pipeline.send(
         room_id, creator, "m.room.join_rules", {"join_rule": "public"}, ""
     )

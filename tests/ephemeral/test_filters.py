@@ -33,7 +33,9 @@ INVALID_FILTERS: list[tuple[str, Any]] = [
 
 
 @pytest.mark.parametrize(
-    "definition", [case[1] for case in INVALID_FILTERS], ids=[c[0] for c in INVALID_FILTERS]
+    "definition",
+    [case[1] for case in INVALID_FILTERS],
+    ids=[c[0] for c in INVALID_FILTERS],
 )
 def test_invalid_filter_rejected(definition: Any) -> None:
     with pytest.raises(BadJSON):
@@ -101,7 +103,9 @@ def test_type_wildcards() -> None:
 
 
 def test_wildcard_only_star_special() -> None:
-    timeline = Filter.parse({"room": {"timeline": {"types": ["m.room.?"]}}}).room.timeline
+    timeline = Filter.parse(
+        {"room": {"timeline": {"types": ["m.room.?"]}}}
+    ).room.timeline
     assert timeline.matches(_event("m.room.a")) is False
     assert timeline.matches(_event("m.room.?")) is True
 
@@ -162,7 +166,9 @@ def test_event_fields_projection() -> None:
         "event_id": "$e",
         "content": {"body": "hi", "msgtype": "m.text", "m.new": {"x": 1}},
     }
-    projected = project_fields(event, ["type", "content.body", "content.m\\.new", "nope"])
+    projected = project_fields(
+        event, ["type", "content.body", "content.m\\.new", "nope"]
+    )
     assert projected == {
         "type": "m.room.message",
         "content": {"body": "hi", "m.new": {"x": 1}},
@@ -176,7 +182,9 @@ async def test_store_ids_count_per_user(core: Core) -> None:
     assert await store.create(BOB, {}) == "0"
     parsed = await store.get(ALICE, "1")
     assert parsed.room.timeline.limit == 3
-    assert await store.get_definition(ALICE, "1") == {"room": {"timeline": {"limit": 3}}}
+    assert await store.get_definition(ALICE, "1") == {
+        "room": {"timeline": {"limit": 3}}
+    }
 
 
 async def test_store_invalid_not_stored(core: Core) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -85,7 +85,9 @@ async def test_repeated_sync_writes_once(
     assert content["last_active_ago"] == 0
 
 
-async def test_sync_offline_changes_nothing(core: Core, presence: PresenceTracker) -> None:
+async def test_sync_offline_changes_nothing(
+    core: Core, presence: PresenceTracker
+) -> None:
     await presence.set_from_sync(ALICE, "offline")
     assert await _stored_rows(core) == 0
 
@@ -182,7 +184,9 @@ async def test_disabled_stores_nothing(core: Core) -> None:
 
 
 async def test_restart_keeps_online_users(core: Core, clock: Clock) -> None:
-    first = PresenceTracker(core.services.db, core.services.notifier, "test", clock=clock)
+    first = PresenceTracker(
+        core.services.db, core.services.notifier, "test", clock=clock
+    )
     await first.start()
     await first.set_status(ALICE, "online", "busy")
     first.close()

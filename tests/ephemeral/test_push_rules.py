@@ -91,7 +91,11 @@ def test_is_user_mention() -> None:
 def test_is_room_mention() -> None:
     rule = _rules("override")[".m.rule.is_room_mention"]
     assert rule["conditions"] == [
-        {"kind": "event_property_is", "key": "content.m\\.mentions.room", "value": True},
+        {
+            "kind": "event_property_is",
+            "key": "content.m\\.mentions.room",
+            "value": True,
+        },
         {"kind": "sender_notification_permission", "key": "room"},
     ]
     assert rule["actions"] == ["notify", {"set_tweak": "highlight"}]

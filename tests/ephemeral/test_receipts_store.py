@@ -12,7 +12,10 @@ from tests.ephemeral.conftest import ALICE, BOB, CAROL, Core, create_room
 
 async def _message(core: Core, body: str = "hi", **content: object) -> str:
     item = await core.services.pipeline.send(
-        core.room_id, ALICE, "m.room.message", {"msgtype": "m.text", "body": body, **content}
+        core.room_id,
+        ALICE,
+        "m.room.message",
+        {"msgtype": "m.text", "body": body, **content},
     )
     return item.event.event_id
 
@@ -122,7 +125,9 @@ async def test_changes_after_since_only(core: Core) -> None:
     first_event = await _message(core, "one")
     second_event = await _message(core, "two")
     first = await core.receipts.set_receipt(core.room_id, BOB, "m.read", first_event)
-    second = await core.receipts.set_receipt(core.room_id, ALICE, "m.read", second_event)
+    second = await core.receipts.set_receipt(
+        core.room_id, ALICE, "m.read", second_event
+    )
     assert first is not None and second is not None
     result = await core.receipts.get_for_rooms([core.room_id], first, second, BOB)
     assert list(result[core.room_id]["content"]) == [second_event]
