@@ -126,6 +126,7 @@ def create_app(config: Config) -> Quart:
     async def open_services() -> None:
         await services.db.open()
         await services.state.load_keys()
+        await services.state.load_counters()
         await services.pipeline.start()
         for hook in startup_hooks:
             await hook()

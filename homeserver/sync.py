@@ -80,7 +80,8 @@ class SyncHandler:
 
     async def sync(self, request: SyncRequest) -> dict[str, Any]:
         presence = self._feature("presence")
-        if presence is not None and request.set_presence is not None:
+        if presence is not None:
+            # Without set_presence the spec's default applies: the user is online.
             await presence.set_from_sync(request.user_id, request.set_presence)
 
         current = self._notifier.current_token()

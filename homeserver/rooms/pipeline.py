@@ -22,7 +22,7 @@ import asyncio
 import logging
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Iterable
 
 from nacl.signing import SigningKey
@@ -39,7 +39,7 @@ from homeserver.notifier import Notifier
 from homeserver.rooms.room_cache import RoomCache, RoomSnapshot
 from homeserver.storage.database import Database, Transaction
 from homeserver.storage.events import EventStore, PersistedEvent
-from homeserver.storage.state import StateStore
+from homeserver.storage.state import GroupRows, StateStore
 
 logger = logging.getLogger(__name__)
 
@@ -60,14 +60,6 @@ class _Job:
     redaction_target: PersistedEvent | None
     future: asyncio.Future[PersistedEvent]
     is_new_room: bool = False
-
-
-@dataclass
-class _BatchState:
-    """What the writer tracks inside one transaction."""
-
-    room_groups: dict[str, int | None] = field(default_factory=dict)
-    new_groups: list[int] = field(default_factory=list)
 
 
 class EventPipeline:
@@ -341,8 +333,6 @@ class EventPipeline:
             unsigned_data = dict(unsigned or {})
             if unsigned_for_event is not None:
                 unsigned_data.update(unsigned_for_event(snapshot))
-            if txn_id is not None and device_id is not None:
-                extra_writes = [*extra_writes, _txn_id_write(sender, device_id, txn_id, event)]
             return self._enqueue(
                 snapshot, event, device_id, txn_id, extra_writes, redaction_target,
                 unsigned_data,
@@ -403,17 +393,17 @@ class EventPipeline:
             await self._write_batch(batch)
 
     async def _write_batch(self, batch: list[_Job]) -> None:
-        progress = _BatchState()
+        rows = GroupRows()
         try:
+            await self._plan_state(batch, rows)
             async with self._db.transaction("persist_events") as txn:
-                for job in batch:
-                    await self._write_job(txn, job, progress)
-        except Exception as exc:
+                await self._write_rows(txn, batch, rows)
+        except Exception:
             logger.exception(
                 "Failed to persist %d events; dropping their rooms from the cache",
                 len(batch),
             )
-            self._state.forget_groups(progress.new_groups)
+            self._state.discard(rows)
             for job in batch:
                 self._rooms.drop(job.snapshot.room_id)
                 if not job.future.done():
@@ -421,7 +411,6 @@ class EventPipeline:
                         MatrixError(500, "M_UNKNOWN", "Failed to store the event")
                     )
                     job.future.exception()
-            del exc
             return
 
         users: set[str] = set()
@@ -440,71 +429,99 @@ class EventPipeline:
             if not job.future.done():
                 job.future.set_result(job.item)
 
-    async def _write_job(self, txn: Transaction, job: _Job, progress: _BatchState) -> None:
-        item = job.item
-        event = item.event
-        room_id = event.room_id
-        if room_id not in progress.room_groups:
-            progress.room_groups[room_id] = job.snapshot.state_group
-        group_before = progress.room_groups[room_id]
+    async def _plan_state(self, batch: list[_Job], rows: GroupRows) -> None:
+        """Assign each event its state groups; state events get a new group."""
+        room_groups: dict[str, int | None] = {}
+        for job in batch:
+            item = job.item
+            event = item.event
+            room_id = event.room_id
+            if room_id not in room_groups:
+                room_groups[room_id] = job.snapshot.state_group
+            group_before = room_groups[room_id]
+            group_after = group_before
+            if event.is_state():
+                assert event.state_key is not None
+                key_id = self._state.plan_key((event.type, event.state_key), rows.keys)
+                full_state = (
+                    await self._state.get_group(group_before) if group_before else {}
+                )
+                full_state[key_id] = item.nid
+                group_after = await self._state.plan_group(
+                    room_id, group_before, {key_id: item.nid}, full_state, rows
+                )
+                room_groups[room_id] = group_after
+            item.state_group_before = group_before
+            item.state_group_after = group_after
 
-        for write in job.extra_writes:
-            await write(txn)
-
-        group_after = group_before
-        if event.is_state():
-            assert event.state_key is not None
-            key_id = await self._state.intern_key(txn, (event.type, event.state_key))
-            full_state = (
-                await self._state.get_group(group_before) if group_before else {}
+    async def _write_rows(
+        self, txn: Transaction, batch: list[_Job], rows: GroupRows
+    ) -> None:
+        """Write a batch with one statement per table, whatever the batch size."""
+        await self._state.write(txn, rows)
+        await self._events.insert(txn, [job.item for job in batch])
+        now = int(time.time() * 1000)
+        txn_ids = [
+            (e.sender, job.item.sender_device, job.item.txn_id, e.event_id, now)
+            for job in batch
+            if job.item.txn_id is not None and (e := job.item.event)
+        ]
+        if txn_ids:
+            await txn.executemany(
+                "INSERT INTO event_txn_ids"
+                " (user_id, device_id, txn_id, event_id, created_ts)"
+                " VALUES (?, ?, ?, ?, ?)",
+                txn_ids,
             )
-            full_state[key_id] = item.nid
-            group_after = await self._state.create_group(
-                txn, room_id, group_before, {key_id: item.nid}, full_state
-            )
-            progress.new_groups.append(group_after)
-            progress.room_groups[room_id] = group_after
-        item.state_group_before = group_before
-        item.state_group_after = group_after
+        for job in batch:
+            for write in job.extra_writes:
+                await write(txn)
 
-        await self._events.insert(txn, [item])
-        await txn.execute("DELETE FROM forward_extremities WHERE room_id = ?", (room_id,))
-        await txn.execute(
-            "INSERT INTO forward_extremities (room_id, event_id) VALUES (?, ?)",
-            (room_id, event.event_id),
+        # Local events form a single chain, so each room's last event of the batch is
+        # its only forward extremity.
+        latest: dict[str, PersistedEvent] = {}
+        for job in batch:
+            latest[job.item.event.room_id] = job.item
+        await txn.executemany(
+            "DELETE FROM forward_extremities WHERE room_id = ?",
+            [(room_id,) for room_id in latest],
         )
-        await txn.execute(
+        await txn.executemany(
+            "INSERT INTO forward_extremities (room_id, event_id) VALUES (?, ?)",
+            [(room_id, item.event.event_id) for room_id, item in latest.items()],
+        )
+        await txn.executemany(
             "INSERT INTO room_current_state (room_id, state_group, max_depth)"
             " VALUES (?, ?, ?) ON CONFLICT (room_id) DO UPDATE SET"
             " state_group = excluded.state_group,"
             " max_depth = MAX(max_depth, excluded.max_depth)",
-            (room_id, group_after, event.depth),
+            [
+                (room_id, item.state_group_after, item.event.depth)
+                for room_id, item in latest.items()
+            ],
         )
-        if event.type == "m.room.member" and event.state_key is not None:
-            await txn.execute(
+        memberships = [
+            (
+                e.room_id,
+                e.state_key,
+                e.membership or "",
+                e.event_id,
+                job.item.stream_ordering,
+            )
+            for job in batch
+            if (e := job.item.event).type == "m.room.member" and e.state_key is not None
+        ]
+        if memberships:
+            await txn.executemany(
                 "INSERT INTO room_memberships"
                 " (room_id, user_id, membership, event_id, stream_ordering, forgotten)"
                 " VALUES (?, ?, ?, ?, ?, 0) ON CONFLICT (room_id, user_id) DO UPDATE SET"
                 " membership = excluded.membership, event_id = excluded.event_id,"
                 " stream_ordering = excluded.stream_ordering, forgotten = 0",
-                (
-                    room_id,
-                    event.state_key,
-                    event.membership or "",
-                    event.event_id,
-                    item.stream_ordering,
-                ),
+                memberships,
             )
-        if job.redaction_target is not None:
-            await self._events.apply_redaction(txn, job.redaction_target, event)
-
-
-def _txn_id_write(sender: str, device_id: str, txn_id: str, event: Event) -> ExtraWrite:
-    async def write(txn: Transaction) -> None:
-        await txn.execute(
-            "INSERT INTO event_txn_ids (user_id, device_id, txn_id, event_id, created_ts)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (sender, device_id, txn_id, event.event_id, int(time.time() * 1000)),
-        )
-
-    return write
+        for job in batch:
+            if job.redaction_target is not None:
+                await self._events.apply_redaction(
+                    txn, job.redaction_target, job.item.event
+                )

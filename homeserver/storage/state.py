@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from dataclasses import dataclass, field
 from typing import Mapping
 
 from homeserver.storage.database import Database, Transaction
@@ -27,6 +28,16 @@ SNAPSHOT_INTERVAL = 100
 _GROUP_CACHE_SIZE = 2_000
 
 
+@dataclass
+class GroupRows:
+    """State rows planned for one transaction."""
+
+    keys: list[tuple[int, str, str]] = field(default_factory=list)
+    groups: list[tuple[int, str, int | None, int]] = field(default_factory=list)
+    entries: list[tuple[int, int, int | None]] = field(default_factory=list)
+    group_ids: list[int] = field(default_factory=list)
+
+
 class StateStore:
     """Reads and writes state groups; caches interned keys and recent groups."""
 
@@ -36,6 +47,8 @@ class StateStore:
         self._keys_by_id: dict[int, StateKey] = {}
         self._groups: OrderedDict[int, NidStateMap] = OrderedDict()
         self._chain_lengths: dict[int, int] = {}
+        self._next_key_id = 1
+        self._next_group_id = 1
 
     async def load_keys(self) -> None:
         for row in await self._db.fetchall("SELECT id, type, state_key FROM state_keys"):
@@ -49,80 +62,97 @@ class StateStore:
     def key_id(self, key: StateKey) -> int | None:
         return self._key_ids.get(key)
 
-    async def intern_key(self, txn: Transaction, key: StateKey) -> int:
-        """Return the id of `key`, inserting it within `txn` if it is new."""
+    async def load_counters(self) -> None:
+        """Read the highest key and group IDs, so new ones can be assigned in memory."""
+        self._next_key_id = 1 + await self._db.fetchvalue(
+            "SELECT MAX(id) FROM state_keys", (), 0
+        )
+        self._next_group_id = 1 + await self._db.fetchvalue(
+            "SELECT MAX(id) FROM state_groups", (), 0
+        )
+
+    def plan_key(self, key: StateKey, new_keys: list[tuple[int, str, str]]) -> int:
+        """Return the ID of `key`, assigning one (appended to `new_keys`) if it is new.
+
+        The caller inserts `new_keys` in its transaction, or calls `forget_keys` with
+        them if the transaction rolls back.
+        """
         key_id = self._key_ids.get(key)
         if key_id is not None:
             return key_id
-        await txn.execute(
-            "INSERT OR IGNORE INTO state_keys (type, state_key) VALUES (?, ?)", key
-        )
-        row = await txn.fetchone(
-            "SELECT id FROM state_keys WHERE type = ? AND state_key = ?", key
-        )
-        assert row is not None
-        key_id = row["id"]
-
-        def remember() -> None:
-            self._key_ids[key] = key_id
-            self._keys_by_id[key_id] = key
-
-        # Remember it now for later statements of this transaction; a rollback leaves a
-        # stale id that a later INSERT OR IGNORE simply re-creates, so drop it then.
-        remember()
+        key_id = self._next_key_id
+        self._next_key_id += 1
+        self._key_ids[key] = key_id
+        self._keys_by_id[key_id] = key
+        new_keys.append((key_id, key[0], key[1]))
         return key_id
 
-    def forget_key(self, key: StateKey) -> None:
-        key_id = self._key_ids.pop(key, None)
-        if key_id is not None:
+    def forget_keys(self, new_keys: list[tuple[int, str, str]]) -> None:
+        for key_id, event_type, state_key in new_keys:
+            self._key_ids.pop((event_type, state_key), None)
             self._keys_by_id.pop(key_id, None)
 
-    async def create_group(
+    async def plan_group(
         self,
-        txn: Transaction,
         room_id: str,
         prev_group: int | None,
         delta: Mapping[int, int | None],
         full_state: NidStateMap,
+        rows: GroupRows,
     ) -> int:
-        """Store a new group equal to `full_state`, as a delta against `prev_group`.
+        """Assign a new group equal to `full_state` and append its rows to `rows`.
 
         `delta` holds the entries that differ from `prev_group` (None removes an entry).
-        The group is stored as a snapshot when there is no previous group or the chain
-        would grow past `SNAPSHOT_INTERVAL`.
+        The group is a snapshot when there is no previous group or the chain would grow
+        past `SNAPSHOT_INTERVAL`; otherwise only the delta is stored.
         """
         chain_length = 0
         if prev_group is not None:
-            chain_length = await self._chain_length(txn, prev_group) + 1
+            chain_length = await self._chain_length(prev_group) + 1
+        group_id = self._next_group_id
+        self._next_group_id += 1
         if prev_group is None or chain_length >= SNAPSHOT_INTERVAL:
-            group_id = await txn.execute(
-                "INSERT INTO state_groups (room_id, prev_group, chain_length)"
-                " VALUES (?, NULL, 0)",
-                (room_id,),
-            )
-            rows = [(group_id, k, v) for k, v in full_state.items()]
+            rows.groups.append((group_id, room_id, None, 0))
+            rows.entries.extend((group_id, k, v) for k, v in full_state.items())
             chain_length = 0
         else:
-            group_id = await txn.execute(
-                "INSERT INTO state_groups (room_id, prev_group, chain_length)"
-                " VALUES (?, ?, ?)",
-                (room_id, prev_group, chain_length),
-            )
-            rows = [(group_id, k, v) for k, v in delta.items()]
-        await txn.executemany(
-            "INSERT INTO state_group_entries (group_id, key_id, event_nid)"
-            " VALUES (?, ?, ?)",
-            rows,
-        )
+            rows.groups.append((group_id, room_id, prev_group, chain_length))
+            rows.entries.extend((group_id, k, v) for k, v in delta.items())
+        rows.group_ids.append(group_id)
         self._chain_lengths[group_id] = chain_length
         self._remember(group_id, dict(full_state))
         return group_id
 
-    async def _chain_length(self, txn: Transaction, group_id: int) -> int:
+    async def write(self, txn: Transaction, rows: GroupRows) -> None:
+        """Insert the keys, groups and entries planned for one transaction."""
+        if rows.keys:
+            await txn.executemany(
+                "INSERT INTO state_keys (id, type, state_key) VALUES (?, ?, ?)",
+                rows.keys,
+            )
+        if rows.groups:
+            await txn.executemany(
+                "INSERT INTO state_groups (id, room_id, prev_group, chain_length)"
+                " VALUES (?, ?, ?, ?)",
+                rows.groups,
+            )
+        if rows.entries:
+            await txn.executemany(
+                "INSERT INTO state_group_entries (group_id, key_id, event_nid)"
+                " VALUES (?, ?, ?)",
+                rows.entries,
+            )
+
+    def discard(self, rows: GroupRows) -> None:
+        """Forget what was planned for a transaction that rolled back."""
+        self.forget_keys(rows.keys)
+        self.forget_groups(rows.group_ids)
+
+    async def _chain_length(self, group_id: int) -> int:
         cached = self._chain_lengths.get(group_id)
         if cached is not None:
             return cached
-        row = await txn.fetchone(
+        row = await self._db.fetchone(
             "SELECT chain_length FROM state_groups WHERE id = ?", (group_id,)
         )
         if row is None:
