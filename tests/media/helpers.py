@@ -24,7 +24,7 @@ def png_bytes(width: int, height: int, color: tuple[int, int, int] = (200, 30, 4
 
 
 def jpeg_with_orientation(width: int, height: int, orientation: int) -> bytes:
-    """A JPEG whose EXIF orientation tag asks viewers to rotate it."""
+    """Return a JPEG whose EXIF orientation tag tells viewers to rotate it."""
     image = Image.new("RGB", (width, height), (10, 120, 200))
     exif = Image.Exif()
     exif[0x0112] = orientation
@@ -70,7 +70,7 @@ async def upload(
     content_type: str = "application/octet-stream",
     filename: str | None = None,
 ) -> str:
-    """Upload `data` and return the media ID; fails the test on a non-200 answer."""
+    """Upload `data` and return the media ID; fail the test on a non-200 response."""
     params = {"filename": filename} if filename else None
     response = await client.request(
         "POST",

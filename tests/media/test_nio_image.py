@@ -91,7 +91,7 @@ async def test_image_message_downloaded(server: ServerProcess, tmp_path: Path) -
         thumbnail = await bob.thumbnail(
             "localhost", image_event.url.rsplit("/", 1)[1], 96, 96
         )
-        # nio asks for "scale", served from the smallest configured scale size that
+        # nio requests "scale", which is served from the smallest configured scale size that
         # covers 96x96: 320x240 by default.
         assert Image.open(io.BytesIO(thumbnail.body)).size == (320, 240)
     finally:
