@@ -80,8 +80,13 @@ class DeviceManager:
         return True
 
     async def delete(self, txn: Transaction, user_id: str, device_id: str) -> None:
-        """Revoke the device's tokens, run the deletion hooks and delete its row."""
+        """Revoke the device's tokens, run the deletion hooks and delete its row.
+
+        An unknown device is skipped, so the hooks only see devices that existed.
+        """
         await self._tokens.revoke_device(txn, user_id, device_id)
+        if not await self._store.device_exists_in_txn(txn, user_id, device_id):
+            return
         for hook in self.deleted_hooks:
             await hook(txn, user_id, device_id)
         await self._store.delete_device(txn, user_id, device_id)

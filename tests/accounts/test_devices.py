@@ -180,3 +180,21 @@ async def test_last_seen_flushed_on_stop(tmp_path: Path) -> None:
         assert after.last_seen_ip == "10.0.0.2"
     finally:
         await db.close()
+
+
+async def test_deleted_hook_skips_unknown_device(tmp_path: Path) -> None:
+    db = await _open_database(tmp_path)
+    try:
+        store = AccountStore(db)
+        devices = DeviceManager(db, store, TokenStore(db))
+        calls: list[str] = []
+
+        async def hook(txn: Transaction, user_id: str, device_id: str) -> None:
+            calls.append(device_id)
+
+        devices.deleted_hooks.append(hook)
+        async with db.transaction("delete") as txn:
+            await devices.delete(txn, "@a:hs", "NEVEREXISTED")
+        assert calls == []
+    finally:
+        await db.close()
