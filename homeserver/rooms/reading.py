@@ -3,8 +3,10 @@
 A user who is joined reads the current state; a user who has left reads the room as it
 was when they left. Timelines pass through the history-visibility filter.
 
-Pagination tokens are topological: `t<depth>_<stream>` names the position just after the
-event with that depth and stream ordering. `/messages` also accepts a `/sync` token as `from`.
+Pagination tokens are topological: `t<depth>_<stream>` names the position just before the
+event with that depth and stream ordering, so paginating backwards from it starts with the
+event before that one and paginating forwards starts with that event. `/messages` also
+accepts a `/sync` token as `from`.
 """
 
 from __future__ import annotations
@@ -38,7 +40,17 @@ class TopologicalToken:
 
     @classmethod
     def of(cls, item: PersistedEvent) -> TopologicalToken:
+        """Return the position just before `item`."""
         return cls(item.event.depth, item.stream_ordering)
+
+    @classmethod
+    def after(cls, item: PersistedEvent) -> TopologicalToken:
+        """Return the position just after `item`.
+
+        Positions compare as (depth, stream) pairs and stream orderings are integers,
+        so no event sits between `item` and this position.
+        """
+        return cls(item.event.depth, item.stream_ordering + 1)
 
 
 @dataclass(frozen=True)
@@ -192,14 +204,18 @@ class RoomReader:
         exhausted = False
         # Filtering may drop events, so fetch pages until the chunk is full.
         while len(chunk) < limit and not exhausted:
+            # The store pages strictly before or after (depth, stream); forwards, the
+            # event at the token itself comes first, so start one stream position
+            # earlier.
+            after_stream = cursor.stream if backwards else cursor.stream - 1
             page = await self._events.paginate(
-                room_id, cursor.depth, cursor.stream, backwards, limit * 2, max_stream
+                room_id, cursor.depth, after_stream, backwards, limit * 2, max_stream
             )
             if len(page) < limit * 2:
                 exhausted = True
             if not page:
                 break
-            page_end = TopologicalToken.of(page[-1])
+            page_end = _token_past(page[-1], backwards)
             if stop is not None:
                 page = [item for item in page if not _past(item, stop, backwards)]
                 if not page or _past_token(page_end, stop, backwards):
@@ -217,7 +233,7 @@ class RoomReader:
                 # Events remain on this page, so there is more to read after the
                 # last one returned.
                 chunk.extend(page[:remaining])
-                cursor = TopologicalToken.of(page[remaining - 1])
+                cursor = _token_past(page[remaining - 1], backwards)
                 exhausted = False
                 break
             chunk.extend(page)
@@ -267,15 +283,16 @@ class RoomReader:
         item = await self._events.get(event_id)
         assert item is not None
         token = TopologicalToken.of(item)
+        after_token = TopologicalToken.after(item)
         half = limit // 2
         before = await self.messages(
             user_id, device_id, room_id, token.serialize(), None, "b",
             max(half, 0) or 1, matches, False,
         ) if limit else {"chunk": [], "end": token.serialize()}
         after = await self.messages(
-            user_id, device_id, room_id, token.serialize(), None, "f",
+            user_id, device_id, room_id, after_token.serialize(), None, "f",
             max(limit - half, 0) or 1, matches, False,
-        ) if limit else {"chunk": [], "end": token.serialize()}
+        ) if limit else {"chunk": [], "end": after_token.serialize()}
         events_before = before["chunk"][:half]
         events_after = after["chunk"][: limit - half]
         state_map = await self.state_at_group(item.state_group_before)
@@ -342,6 +359,11 @@ class RoomReader:
             (user_id,),
         )
         return [row[0] for row in rows]
+
+
+def _token_past(item: PersistedEvent, backwards: bool) -> TopologicalToken:
+    """Return the position on the far side of `item` in the paging direction."""
+    return TopologicalToken.of(item) if backwards else TopologicalToken.after(item)
 
 
 def _past(item: PersistedEvent, stop: TopologicalToken, backwards: bool) -> bool:
