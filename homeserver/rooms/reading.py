@@ -285,16 +285,12 @@ class RoomReader:
         token = TopologicalToken.of(item)
         after_token = TopologicalToken.after(item)
         half = limit // 2
-        before = await self.messages(
-            user_id, device_id, room_id, token.serialize(), None, "b",
-            max(half, 0) or 1, matches, False,
-        ) if limit else {"chunk": [], "end": token.serialize()}
-        after = await self.messages(
-            user_id, device_id, room_id, after_token.serialize(), None, "f",
-            max(limit - half, 0) or 1, matches, False,
-        ) if limit else {"chunk": [], "end": after_token.serialize()}
-        events_before = before["chunk"][:half]
-        events_after = after["chunk"][: limit - half]
+        events_before, start = await self._context_side(
+            user_id, device_id, room_id, token, "b", half, matches
+        )
+        events_after, end = await self._context_side(
+            user_id, device_id, room_id, after_token, "f", limit - half, matches
+        )
         state_map = await self.state_at_group(item.state_group_before)
         if lazy_load_members:
             senders = {item.event.sender}
@@ -311,10 +307,41 @@ class RoomReader:
             "event": target_json,
             "events_before": events_before,
             "events_after": events_after,
-            "start": before.get("end", token.serialize()),
-            "end": after.get("end", token.serialize()),
+            "start": start,
+            "end": end,
             "state": [client_event(i) for i in state_items.values()],
         }
+
+    async def _context_side(
+        self,
+        user_id: str,
+        device_id: str,
+        room_id: str,
+        token: TopologicalToken,
+        direction: str,
+        count: int,
+        matches: EventPredicate | None,
+    ) -> tuple[list[dict[str, Any]], str]:
+        """Return up to `count` events from `token` and the token just past them.
+
+        Unlike `/messages`, `/context` always returns `start` and `end`; at the edge of
+        the room they point past the last returned event, so paginating on from them
+        repeats nothing.
+        """
+        if count <= 0:
+            return [], token.serialize()
+        page = await self.messages(
+            user_id, device_id, room_id, token.serialize(), None, direction, count,
+            matches, False,
+        )
+        if "end" in page:
+            return page["chunk"], page["end"]
+        if not page["chunk"]:
+            return [], token.serialize()
+        last = await self._events.get(page["chunk"][-1]["event_id"])
+        if last is None:
+            return page["chunk"], token.serialize()
+        return page["chunk"], _token_past(last, direction == "b").serialize()
 
     async def members(
         self,

@@ -259,3 +259,49 @@ async def test_context_unknown_event(client: RawClient) -> None:
         "GET", f"{V3}/rooms/{room}/context/$nope", token=alice.access_token
     )
     assert response.status == 404
+
+
+async def test_context_tokens_at_room_edges(client: RawClient) -> None:
+    alice, room, _ = await _room_with_messages(client, 3)
+    everything = await messages(client, alice, room, dir="f", limit=100)
+    first = everything["chunk"][1]
+    last = everything["chunk"][-1]
+
+    async def context(event_id: str) -> dict:
+        response = await client.request(
+            "GET",
+            f"{V3}/rooms/{room}/context/{event_id}",
+            token=alice.access_token,
+            params={"limit": "20"},
+        )
+        assert response.status == 200, response.body
+        return response.body
+
+    at_start = await context(first["event_id"])
+    at_end = await context(last["event_id"])
+    assert len(at_start["events_before"]) == 1
+    older = await messages(client, alice, room, dir="b", **{"from": at_start["start"]})
+    assert older["chunk"] == []
+    assert at_end["events_after"] == []
+    newer = await messages(client, alice, room, dir="f", **{"from": at_end["end"]})
+    assert newer["chunk"] == []
+    await send_text(client, alice, room, "next")
+    newer = await messages(client, alice, room, dir="f", **{"from": at_end["end"]})
+    assert timeline_bodies(newer["chunk"]) == ["next"]
+
+
+async def test_context_limit_one_skips_nothing(client: RawClient) -> None:
+    alice, room, _ = await _room_with_messages(client, 4)
+    latest = await messages(client, alice, room, dir="b", limit=2)
+    target = latest["chunk"][1]  # m2
+    response = await client.request(
+        "GET",
+        f"{V3}/rooms/{room}/context/{target['event_id']}",
+        token=alice.access_token,
+        params={"limit": "1"},
+    )
+    body = response.body
+    assert body["events_before"] == []
+    assert timeline_bodies(body["events_after"]) == ["m3"]
+    older = await messages(client, alice, room, dir="b", limit=1, **{"from": body["start"]})
+    assert timeline_bodies(older["chunk"]) == ["m1"]
