@@ -12,7 +12,7 @@ import json
 import logging
 from typing import Any
 
-from homeserver.errors import BadJSON, Forbidden, InvalidParam, NotFound, RoomInUse
+from homeserver.errors import BadJSON, Forbidden, InvalidParam, MatrixError, NotFound
 from homeserver.events.power_levels import get_send_level, get_user_power_level
 from homeserver.identifiers import is_valid_room_alias, server_name_of
 from homeserver.rooms.room_cache import RoomCache
@@ -66,7 +66,9 @@ class AliasDirectory:
                 "SELECT 1 FROM room_aliases WHERE room_alias = ?", (alias,)
             )
             if existing is not None:
-                raise RoomInUse(f"Room alias {alias} already exists")
+                # The directory API answers 409 here; createRoom checks the alias
+                # first and answers M_ROOM_IN_USE itself.
+                raise MatrixError(409, "M_UNKNOWN", f"Room alias {alias} already exists")
             await txn.execute(
                 "INSERT INTO room_aliases (room_alias, room_id, creator) VALUES (?, ?, ?)",
                 (alias, room_id, creator),
