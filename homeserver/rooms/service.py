@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
-from homeserver.errors import BadJSON, Forbidden, NotFound
+from homeserver.errors import BadJSON, Forbidden, MatrixError, NotFound
 from homeserver.events.power_levels import get_named_level, get_user_power_level
 from homeserver.rooms.aliases import AliasDirectory
 from homeserver.rooms.creation import RoomCreator
@@ -123,7 +123,9 @@ class RoomService:
             self.aliases.check_alias(alias)
             resolved = await self.aliases.resolve_local(alias)
             if resolved != room_id:
-                raise BadJSON(f"Alias {alias} does not point to this room")
+                raise MatrixError(
+                    400, "M_BAD_ALIAS", f"Alias {alias} does not point to this room"
+                )
 
     async def redact(
         self,
