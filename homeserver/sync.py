@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_TIMELINE_LIMIT = 10
 MAX_TIMELINE_LIMIT = 100
 MAX_TIMEOUT_MS = 300_000
+# Batches of events read to fill a filtered timeline before it is cut short as limited.
+_MAX_TIMELINE_READS = 3
 
 
 @dataclass(frozen=True)
@@ -225,21 +227,10 @@ class SyncHandler:
         current: StreamToken,
     ) -> dict[str, Any]:
         room_id = membership.room_id
-        timeline_filter = request.filter.room.timeline
-        limit = timeline_filter.limit_or(DEFAULT_TIMELINE_LIMIT, MAX_TIMELINE_LIMIT)
         after = since.events if since is not None else 0
-        # Fetch more than the limit so that filtering can still fill it.
-        fetched = await self._events.room_events_between(
-            room_id, after, current.events, limit + 1 if limit else 1
+        timeline_items, limited, fetched = await self._timeline(
+            request, room_id, after, current.events, "join", membership.stream_ordering
         )
-        limited = len(fetched) > limit
-        timeline_items = fetched[-limit:] if limit else []
-        timeline_items = await self._reader.visibility.filter(
-            request.user_id, timeline_items, "join", membership.stream_ordering
-        )
-        timeline_items = [
-            item for item in timeline_items if timeline_filter.matches(item.event)
-        ]
 
         state_filter = request.filter.room.state
         lazy = state_filter.lazy_load_members
@@ -382,16 +373,14 @@ class SyncHandler:
         self, request: SyncRequest, membership: _Membership, since: StreamToken | None
     ) -> dict[str, Any]:
         room_id = membership.room_id
-        timeline_filter = request.filter.room.timeline
-        limit = timeline_filter.limit_or(DEFAULT_TIMELINE_LIMIT, MAX_TIMELINE_LIMIT)
         after = since.events if since is not None else 0
-        fetched = await self._events.room_events_between(
-            room_id, after, membership.stream_ordering, limit + 1 if limit else 1
-        )
-        limited = len(fetched) > limit
-        items = fetched[-limit:] if limit else []
-        items = await self._reader.visibility.filter(
-            request.user_id, items, membership.membership, membership.stream_ordering
+        items, limited, _ = await self._timeline(
+            request,
+            room_id,
+            after,
+            membership.stream_ordering,
+            membership.membership,
+            membership.stream_ordering,
         )
         prev_batch = (
             TopologicalToken.of(items[0]).serialize()
@@ -414,6 +403,45 @@ class SyncHandler:
             "state": {"events": self._serialize(request, state_items)},
             "account_data": {"events": []},
         }
+
+    async def _timeline(
+        self,
+        request: SyncRequest,
+        room_id: str,
+        after: int,
+        upto: int,
+        membership: str,
+        membership_stream: int,
+    ) -> tuple[list[PersistedEvent], bool, list[PersistedEvent]]:
+        """Select the newest events in (after, upto] the user may see and the filter keeps.
+
+        Returns the selected events oldest first, whether older ones were left out
+        (`limited`) and every event read. Events the filter drops do not count towards
+        the limit, so older batches are read until it is filled. After
+        `_MAX_TIMELINE_READS` batches the timeline is returned as limited.
+        """
+        timeline_filter = request.filter.room.timeline
+        limit = timeline_filter.limit_or(DEFAULT_TIMELINE_LIMIT, MAX_TIMELINE_LIMIT)
+        batch_size = max(3 * limit, 10)
+        selected: list[PersistedEvent] = []
+        scanned: list[PersistedEvent] = []
+        upper = upto
+        for _ in range(_MAX_TIMELINE_READS):
+            batch = await self._events.room_events_between(
+                room_id, after, upper, batch_size
+            )
+            scanned[:0] = batch
+            visible = await self._reader.visibility.filter(
+                request.user_id, batch, membership, membership_stream
+            )
+            kept = [item for item in visible if timeline_filter.matches(item.event)]
+            selected[:0] = kept
+            if len(selected) > limit:
+                return selected[len(selected) - limit :], True, scanned
+            if len(batch) < batch_size:
+                return selected, False, scanned
+            upper = batch[0].stream_ordering - 1
+        return selected, True, scanned
 
     # -- ephemeral, account data, presence ----------------------------------
 
