@@ -1,14 +1,15 @@
 """Media repository routes: uploads, asynchronous uploads and the media config.
 
-Spec: Client-Server API, "Content repository". Downloads, thumbnails and URL previews are
-in `clientapi.media_download`, the admin routes in `clientapi.media_admin`. `install`
-builds the `MediaRepository` component and its retention job.
+Spec: Client-Server API, "Content repository". Downloads, thumbnails and URL previews
+are in `clientapi.media_download`, the admin routes in `clientapi.media_admin`.
+`install` builds the `MediaRepository` component and its retention job.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 from quart import Blueprint, Quart, request
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -92,7 +93,9 @@ async def create(requester: Requester) -> Any:
 
 @bp.route("/_matrix/media/v3/upload/<server_name>/<media_id>", methods=["PUT"])
 @authenticated
-async def upload_to_created(requester: Requester, server_name: str, media_id: str) -> Any:
+async def upload_to_created(
+    requester: Requester, server_name: str, media_id: str
+) -> Any:
     """PUT /_matrix/media/v3/upload/{serverName}/{mediaId}"""
     repository = media()
     services().limiters["media_upload"].check(requester.user_id)
@@ -131,7 +134,7 @@ def install(app: Quart, services_: Any) -> None:
     retention = RetentionJob(repository)
 
     async def start_media() -> None:
-        # No upload is in progress before the server starts, so every temp file is stale.
+        # No upload runs before the server starts, so every temp file is stale.
         removed = storage.remove_stale_temp_files(max_age_seconds=0)
         if removed:
             logger.info("Removed %d incomplete uploads from %s", removed, storage.root)

@@ -1,19 +1,27 @@
 """Media download, thumbnail and URL preview routes.
 
-Spec: Client-Server API, "Content repository". The authenticated `/_matrix/client/v1/media`
-endpoints serve all media. The deprecated `/_matrix/media/v3` download and thumbnail
-endpoints serve only media created before `media.unauthenticated_download_cutoff_ts`
-(the "freeze" of unauthenticated media) and return 404 M_NOT_FOUND for anything newer.
+Spec: Client-Server API, "Content repository". The authenticated
+`/_matrix/client/v1/media` endpoints serve all media. The deprecated `/_matrix/media/v3`
+download and thumbnail endpoints serve only media created before
+`media.unauthenticated_download_cutoff_ts` (the "freeze" of unauthenticated media) and
+return 404 M_NOT_FOUND for anything newer.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 from quart import Blueprint, Response, request
 
-from clientapi.common import authenticated, json_response, query_bool, query_int, services
+from clientapi.common import (
+    authenticated,
+    json_response,
+    query_bool,
+    query_int,
+    services,
+)
 from clientapi.media import media
 from homeserver.auth import Requester
 from homeserver.errors import InvalidParam, NotFound
@@ -68,7 +76,10 @@ async def download(
 async def download_unauthenticated(
     server_name: str, media_id: str, file_name: str | None = None
 ) -> Any:
-    """GET /_matrix/media/v3/download/{serverName}/{mediaId}[/{fileName}] (deprecated)"""
+    """GET /_matrix/media/v3/download/{serverName}/{mediaId}[/{fileName}]
+
+    Deprecated since spec v1.11 and frozen for media newer than the configured cutoff.
+    """
     record = await _lookup(server_name, media_id)
     _check_not_frozen(record)
     return _content_response(record, file_name)
@@ -77,7 +88,9 @@ async def download_unauthenticated(
 async def _lookup(server_name: str, media_id: str) -> MediaRecord:
     timeout_ms = query_int("timeout_ms", DEFAULT_DOWNLOAD_TIMEOUT_MS)
     allow_remote = query_bool("allow_remote", True)
-    return await media().get_for_download(server_name, media_id, timeout_ms, allow_remote)
+    return await media().get_for_download(
+        server_name, media_id, timeout_ms, allow_remote
+    )
 
 
 def _check_not_frozen(record: MediaRecord) -> None:
@@ -131,7 +144,9 @@ def _file_response(
     # The generator runs after the handler returns, outside the app context, so it
     # receives the storage object instead of looking it up.
     storage = media().storage
-    body = _read_blob(storage, sha256, start, length) if request.method != "HEAD" else b""
+    body = (
+        _read_blob(storage, sha256, start, length) if request.method != "HEAD" else b""
+    )
     response = Response(body, status=status, headers=headers, content_type=content_type)
     # Quart stops sending a response after RESPONSE_TIMEOUT (60 s); large files on slow
     # links need longer, and Hypercorn's own timeouts still close dead connections.
@@ -161,7 +176,9 @@ async def _read_blob(
 # Thumbnails --------------------------------------------------------------------------
 
 
-@bp.route("/_matrix/client/v1/media/thumbnail/<server_name>/<media_id>", methods=["GET"])
+@bp.route(
+    "/_matrix/client/v1/media/thumbnail/<server_name>/<media_id>", methods=["GET"]
+)
 @authenticated
 async def thumbnail(requester: Requester, server_name: str, media_id: str) -> Any:
     """GET /_matrix/client/v1/media/thumbnail/{serverName}/{mediaId}"""
@@ -174,7 +191,9 @@ async def thumbnail_unauthenticated(server_name: str, media_id: str) -> Any:
     return await _thumbnail(server_name, media_id, frozen_check=True)
 
 
-async def _thumbnail(server_name: str, media_id: str, *, frozen_check: bool) -> Response:
+async def _thumbnail(
+    server_name: str, media_id: str, *, frozen_check: bool
+) -> Response:
     width, height = _required_dimension("width"), _required_dimension("height")
     method = request.args.get("method", "scale")
     if method not in ("scale", "crop"):

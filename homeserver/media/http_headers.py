@@ -60,7 +60,9 @@ DEFAULT_CONTENT_TYPE = "application/octet-stream"
 MAX_FILENAME_LENGTH = 255
 # RFC 7230 token characters, for the type/subtype of a media type.
 _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
-_MEDIA_TYPE = re.compile(rf"^{_TOKEN}/{_TOKEN}(\s*;\s*{_TOKEN}=(?:{_TOKEN}|\"[^\"\\\r\n]*\"))*$")
+_MEDIA_TYPE = re.compile(
+    rf"^{_TOKEN}/{_TOKEN}(\s*;\s*{_TOKEN}=(?:{_TOKEN}|\"[^\"\\\r\n]*\"))*$"
+)
 
 
 def normalise_content_type(value: str | None) -> str:
@@ -101,8 +103,10 @@ def clean_filename(name: str) -> str:
     return "".join(cleaned).strip().lstrip(".")[:MAX_FILENAME_LENGTH]
 
 
-def content_disposition(content_type: str, filename: str | None, *, inline: bool) -> str:
-    """Build a Content-Disposition value (RFC 6266), with RFC 5987 `filename*` if needed.
+def content_disposition(
+    content_type: str, filename: str | None, *, inline: bool
+) -> str:
+    """Build Content-Disposition (RFC 6266), with RFC 5987 `filename*` when needed.
 
     `inline` is honoured only for the types in `INLINE_CONTENT_TYPES`.
     """

@@ -1,8 +1,8 @@
 """Media IDs and `mxc://` URIs.
 
 Spec: Client-Server API, "Content repository", "Security considerations": the media ID
-allows only `A-Za-z0-9`, `_` and `-`, and the server name must be a valid server name, so
-neither can traverse paths.
+allows only `A-Za-z0-9`, `_` and `-`, and the server name must be a valid server name,
+so neither can traverse paths.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ def check_media_id(server_name: str, media_id: str) -> None:
         raise InvalidParam(f"Invalid server name in media URI: {server_name!r}")
     if not _MEDIA_ID.match(media_id):
         raise InvalidParam(
-            f"Invalid media ID {media_id!r}: only A-Z, a-z, 0-9, '_' and '-' are allowed"
+            f"Invalid media ID {media_id!r}:"
+            " only A-Z, a-z, 0-9, '_' and '-' are allowed"
         )
 
 

@@ -8,7 +8,7 @@ a host resolves to, at every redirect, passes through `IPFilter.is_allowed`.
 from __future__ import annotations
 
 import ipaddress
-from typing import Iterable
+from collections.abc import Iterable
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -62,7 +62,9 @@ def parse_networks(values: Iterable[str]) -> tuple[IPNetwork, ...]:
 class IPFilter:
     """Blocks the default ranges plus `extra_blocked`, except what `allowed` lists."""
 
-    def __init__(self, extra_blocked: Iterable[str] = (), allowed: Iterable[str] = ()) -> None:
+    def __init__(
+        self, extra_blocked: Iterable[str] = (), allowed: Iterable[str] = ()
+    ) -> None:
         self.blocked = parse_networks((*DEFAULT_BLOCKED_RANGES, *extra_blocked))
         self.allowed = parse_networks(allowed)
 
@@ -75,7 +77,9 @@ class IPFilter:
         # An IPv4-mapped IPv6 address (::ffff:a.b.c.d) reaches the IPv4 host.
         if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
             ip = ip.ipv4_mapped
-        if any(ip in network for network in self.allowed if network.version == ip.version):
+        if any(
+            ip in network for network in self.allowed if network.version == ip.version
+        ):
             return True
         return not any(
             ip in network for network in self.blocked if network.version == ip.version

@@ -36,9 +36,12 @@ class _MetaParser(HTMLParser):
         key = (values.get("property") or values.get("name") or "").strip()
         if key.lower() == "description" and self.description is None:
             self.description = content.strip()[:_MAX_VALUE_LENGTH]
-        elif key.startswith("og:") and key not in self.properties:
-            if len(self.properties) < _MAX_PROPERTIES:
-                self.properties[key] = content.strip()[:_MAX_VALUE_LENGTH]
+        elif (
+            key.startswith("og:")
+            and key not in self.properties
+            and len(self.properties) < _MAX_PROPERTIES
+        ):
+            self.properties[key] = content.strip()[:_MAX_VALUE_LENGTH]
 
     def handle_data(self, data: str) -> None:
         if self._in_title:
@@ -47,11 +50,13 @@ class _MetaParser(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "title" and self._in_title:
             self._in_title = False
-            self.title = " ".join("".join(self._title_parts).split())[:_MAX_VALUE_LENGTH]
+            self.title = " ".join("".join(self._title_parts).split())[
+                :_MAX_VALUE_LENGTH
+            ]
 
 
 def parse_opengraph(html: str) -> dict[str, Any]:
-    """Return the page's `og:*` properties, with `og:title`/`og:description` fallbacks."""
+    """Return the page's `og:*` properties, with fallbacks for title and description."""
     parser = _MetaParser()
     parser.feed(html)
     parser.close()

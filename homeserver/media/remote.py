@@ -7,8 +7,9 @@ through the user's own homeserver, which fetches it over federation
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import AsyncIterator, Protocol
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,8 @@ class RemoteMediaFetcher(Protocol):
     """Fetches `mxc://server_name/media_id` from its origin server.
 
     Returns None when the origin reports that the media does not exist. The repository
-    streams the chunks into storage, caps them at `media.max_upload_size` and records the
+    streams the chunks into storage, caps them at `media.max_upload_size` and records
+    the
     result as cached remote media (the row's `user_id` stays NULL).
     """
 

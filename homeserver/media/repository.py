@@ -1,7 +1,8 @@
 """The media repository component: uploads, lookups for download, admin actions.
 
-Spec: Client-Server API, "Content repository". Routes parse HTTP and call this class, which
-never receives a request object. Bytes go through `ContentStore` (blob plus reference count),
+Spec: Client-Server API, "Content repository". Routes parse HTTP and call this class,
+which never receives a request object. Bytes go through `ContentStore` (blob plus
+reference count),
 metadata through the SQL in `homeserver.media.store`.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from typing import AsyncIterable, Coroutine
+from collections.abc import AsyncIterable, Coroutine
 
 from homeserver.config import MediaConfig
 from homeserver.errors import Forbidden, LimitExceeded, NotFound, TooLarge
@@ -73,7 +74,13 @@ class MediaRepository:
 
         async def insert(txn: Transaction) -> None:
             await store.insert_media(
-                txn, self.server_name, media_id, user_id, content_type, upload_name, staged
+                txn,
+                self.server_name,
+                media_id,
+                user_id,
+                content_type,
+                upload_name,
+                staged,
             )
 
         await self.content.commit(staged, "media_upload", insert)
@@ -107,11 +114,15 @@ class MediaRepository:
             )
         return media_id, expires_at
 
-    async def check_pending(self, user_id: str, server_name: str, media_id: str) -> None:
+    async def check_pending(
+        self, user_id: str, server_name: str, media_id: str
+    ) -> None:
         """Raise unless `user_id` may upload to this pending media ID right now."""
         check_media_id(server_name, media_id)
         if server_name != self.server_name:
-            raise NotFound(f"Media ID mxc://{server_name}/{media_id} was not created here")
+            raise NotFound(
+                f"Media ID mxc://{server_name}/{media_id} was not created here"
+            )
         record = await store.get_media(self.db, server_name, media_id)
         self._check_pending_record(record, user_id, media_id)
 
@@ -204,7 +215,9 @@ class MediaRepository:
         check_media_id(server_name, media_id)
         record = await store.get_media(self.db, server_name, media_id)
         if record is None and server_name != self.server_name:
-            record = await self._fetch_remote(server_name, media_id, allow_remote, timeout_ms)
+            record = await self._fetch_remote(
+                server_name, media_id, allow_remote, timeout_ms
+            )
         if record is None:
             raise NotFound(f"Media mxc://{server_name}/{media_id} not found")
         if record.quarantined_by is not None:
@@ -213,18 +226,22 @@ class MediaRepository:
             record = await self._wait_for_upload(record, timeout_ms)
         return record
 
-    async def _wait_for_upload(self, record: MediaRecord, timeout_ms: int) -> MediaRecord:
+    async def _wait_for_upload(
+        self, record: MediaRecord, timeout_ms: int
+    ) -> MediaRecord:
         if record.unused_expires_at is not None and record.unused_expires_at < now_ms():
             raise NotFound(f"Media ID {record.media_id!r} has expired")
         timeout = min(max(timeout_ms, 0), MAX_DOWNLOAD_TIMEOUT_MS) / 1000
         event = self._upload_events.setdefault(record.media_id, asyncio.Event())
         try:
             await asyncio.wait_for(event.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         fresh = await store.get_media(self.db, record.server_name, record.media_id)
         if fresh is None or fresh.quarantined_by is not None:
-            raise NotFound(f"Media mxc://{record.server_name}/{record.media_id} not found")
+            raise NotFound(
+                f"Media mxc://{record.server_name}/{record.media_id} not found"
+            )
         if fresh.is_pending:
             raise NotYetUploaded()
         return fresh
@@ -279,7 +296,8 @@ class MediaRepository:
         check_media_id(server_name, media_id)
         async with self.db.transaction("media_quarantine") as txn:
             count = await txn.execute_rowcount(
-                "UPDATE media SET quarantined_by = ? WHERE server_name = ? AND media_id = ?",
+                "UPDATE media SET quarantined_by = ?"
+                " WHERE server_name = ? AND media_id = ?",
                 (admin_id, server_name, media_id),
             )
         if count == 0:

@@ -41,7 +41,8 @@ class RetentionJob:
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
         logger.info(
-            "Media retention started (every %.1f s)", self._config.retention_interval_seconds
+            "Media retention started (every %.1f s)",
+            self._config.retention_interval_seconds,
         )
 
     async def stop(self) -> None:
@@ -65,7 +66,8 @@ class RetentionJob:
                 continue
             if counts.local or counts.remote or counts.expired_pending:
                 logger.info(
-                    "Media retention deleted %d local, %d remote and %d expired pending",
+                    "Media retention deleted %d local, %d remote and %d expired"
+                    " pending media",
                     counts.local,
                     counts.remote,
                     counts.expired_pending,
@@ -102,12 +104,16 @@ class RetentionJob:
     async def _purge(self, select_sql: str, params: tuple) -> int:
         deleted = 0
         while True:
-            rows = await self._repository.db.fetchall(select_sql, params + (_BATCH_SIZE,))
+            rows = await self._repository.db.fetchall(
+                select_sql, params + (_BATCH_SIZE,)
+            )
             if not rows:
                 return deleted
             keys = [(row[0], row[1]) for row in rows]
 
-            async def delete_rows(txn: Transaction) -> list[str]:
+            async def delete_rows(
+                txn: Transaction, keys: list[tuple[str, str]] = keys
+            ) -> list[str]:
                 digests: list[str] = []
                 for server_name, media_id in keys:
                     digests.extend(

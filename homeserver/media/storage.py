@@ -19,8 +19,9 @@ import logging
 import os
 import secrets
 import time
+from collections.abc import AsyncIterable
 from dataclasses import dataclass
-from typing import AsyncIterable, BinaryIO, Protocol
+from typing import BinaryIO, Protocol
 
 logger = logging.getLogger(__name__)
 
@@ -48,13 +49,13 @@ class StagedContent:
 class MediaStorage(Protocol):
     """A blob store keyed by hex SHA-256 digests.
 
-    `stage` receives a stream and `commit` makes it visible. The caller holds its own lock
-    between `commit` and the database write, so a concurrent `delete` of the same digest
-    cannot remove a blob that a new row is about to reference.
+    `stage` receives a stream and `commit` makes it visible. The caller holds its own
+    lock between `commit` and the database write, so a concurrent `delete` of the same
+    digest cannot remove a blob that a new row is about to reference.
     """
 
     async def stage(self, stream: AsyncIterable[bytes], max_size: int) -> StagedContent:
-        """Store the stream in a temporary place; raise `ContentTooLarge` past `max_size`.
+        """Store the stream in a temp file; raise `ContentTooLarge` past `max_size`.
 
         On any error, including cancellation, nothing is left behind.
         """
@@ -126,7 +127,7 @@ class LocalMediaStorage:
             _remove_quietly(staged.temp_path)
             return
         os.makedirs(os.path.dirname(final_path), exist_ok=True)
-        # Same file system, so the rename is atomic: readers see no file or the whole one.
+        # Same file system, so the rename is atomic: readers see no file or all of it.
         os.replace(staged.temp_path, final_path)
 
     async def discard(self, staged: StagedContent) -> None:
@@ -141,7 +142,9 @@ class LocalMediaStorage:
     async def exists(self, sha256: str) -> bool:
         return await asyncio.to_thread(os.path.exists, self.path_of(sha256))
 
-    def remove_stale_temp_files(self, max_age_seconds: float = _TEMP_MAX_AGE_SECONDS) -> int:
+    def remove_stale_temp_files(
+        self, max_age_seconds: float = _TEMP_MAX_AGE_SECONDS
+    ) -> int:
         """Delete temp files left by a crash; return how many were removed.
 
         At startup no upload is in progress, so `max_age_seconds=0` removes them all.

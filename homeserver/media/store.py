@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Awaitable, Callable, Iterable
 
 from homeserver.media.storage import MediaStorage, StagedContent
 from homeserver.storage.database import Database, Row, Transaction
@@ -47,7 +47,8 @@ class MediaRecord:
 
     @classmethod
     def from_row(cls, row: Row) -> MediaRecord:
-        return cls(**{name: row[name] for name in row.keys()})
+        # Iterating a sqlite3.Row yields values, so the column names need keys().
+        return cls(**{name: row[name] for name in row.keys()})  # noqa: SIM118
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,9 @@ _THUMBNAIL_COLUMNS = (
 )
 
 
-async def get_media(db: Database, server_name: str, media_id: str) -> MediaRecord | None:
+async def get_media(
+    db: Database, server_name: str, media_id: str
+) -> MediaRecord | None:
     row = await db.fetchone(
         f"SELECT {_MEDIA_COLUMNS} FROM media WHERE server_name = ? AND media_id = ?",
         (server_name, media_id),
@@ -92,7 +95,7 @@ async def get_media_txn(
 
 
 async def count_pending(db: Database, user_id: str, now: int) -> tuple[int, int | None]:
-    """Return the user's unexpired pending uploads and the earliest expiry among them."""
+    """Return the user's unexpired pending uploads and their earliest expiry."""
     row = await db.fetchone(
         "SELECT COUNT(*), MIN(unused_expires_at) FROM media"
         " WHERE user_id = ? AND uploaded_ts IS NULL AND unused_expires_at > ?",
@@ -198,7 +201,8 @@ async def delete_media_rows(
     digests = [
         row[0]
         for row in await txn.fetchall(
-            "SELECT sha256 FROM media_thumbnails WHERE server_name = ? AND media_id = ?",
+            "SELECT sha256 FROM media_thumbnails"
+            " WHERE server_name = ? AND media_id = ?",
             (server_name, media_id),
         )
     ]
@@ -233,7 +237,7 @@ class ContentStore:
         txn_name: str,
         write_rows: Callable[[Transaction], Awaitable[None]],
     ) -> None:
-        """Make `staged` visible and run `write_rows` plus one new reference, atomically.
+        """Make `staged` visible, then run `write_rows` and add a reference atomically.
 
         If `write_rows` raises, the transaction rolls back and the blob is removed again
         unless an older row already references the same digest.

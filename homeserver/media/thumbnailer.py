@@ -1,10 +1,10 @@
 """Choosing, generating and caching thumbnails.
 
-Spec: Client-Server API, "Thumbnails". The configured sizes (`media.thumbnail_sizes`) are
-generated in the background after an image upload. A "scale" request is served from the
-smallest configured size that is at least as large as the request. A "crop" request needs
-an exact match. Anything else is generated for the exact request and then cached like the
-configured sizes.
+Spec: Client-Server API, "Thumbnails". The configured sizes (`media.thumbnail_sizes`)
+are generated in the background after an image upload. A "scale" request is served from
+the smallest configured size that is at least as large as the request. A "crop" request
+needs an exact match. Anything else is generated for the exact request and then cached
+like the configured sizes.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ class Thumbnailer:
     def choose_size(self, width: int, height: int, method: str) -> tuple[int, int]:
         """Return the box to generate or look up for a request of width x height."""
         if method == "crop":
-            # Only the exact size keeps the requested aspect ratio, and a configured crop
-            # size of that box is cached under the same key.
+            # Only the exact size keeps the requested aspect ratio, and a configured
+            # crop size of that box is cached under the same key.
             return width, height
         larger = [
             (w, h)
@@ -53,7 +53,7 @@ class Thumbnailer:
     async def get(
         self, media: MediaRecord, width: int, height: int, method: str, animated: bool
     ) -> ThumbnailRecord:
-        """Return a cached or new thumbnail; `CannotThumbnail` or `TooLarge` if impossible."""
+        """Return a cached or new thumbnail; raise `CannotThumbnail` or `TooLarge`."""
         box = self.choose_size(width, height, method)
         existing = await self._find(media, box, method, animated)
         if existing is not None:
@@ -62,7 +62,9 @@ class Thumbnailer:
         in_flight = self._in_flight.get(key)
         if in_flight is not None:
             return await asyncio.shield(in_flight)
-        future: asyncio.Future[ThumbnailRecord] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[ThumbnailRecord] = (
+            asyncio.get_running_loop().create_future()
+        )
         self._in_flight[key] = future
         try:
             record = await self._generate(media, box, method, animated)
@@ -80,10 +82,14 @@ class Thumbnailer:
         return record
 
     async def pregenerate(self, media: MediaRecord) -> None:
-        """Generate every configured size of an image; non-images are skipped quietly."""
+        """Generate every configured size of an image; skip non-images quietly."""
         try:
             await asyncio.to_thread(self._probe, media)
-        except (thumbnails.NotAnImage, thumbnails.ImageTooLarge, thumbnails.CorruptImage):
+        except (
+            thumbnails.NotAnImage,
+            thumbnails.ImageTooLarge,
+            thumbnails.CorruptImage,
+        ):
             return
         for width, height, method in self._config.thumbnail_sizes:
             try:
@@ -143,7 +149,7 @@ class Thumbnailer:
             _single_chunk(result.data), max_size=len(result.data)
         )
         # `animated` is part of the cache key as requested: a single-frame source gives
-        # a static thumbnail for animated=true too, and that row points at the same blob.
+        # a static thumbnail for animated=true too, and that row shares the same blob.
         record = ThumbnailRecord(
             width=box[0],
             height=box[1],
@@ -160,7 +166,8 @@ class Thumbnailer:
             count = await txn.execute_rowcount(
                 "INSERT OR IGNORE INTO media_thumbnails (server_name, media_id, width,"
                 " height, method, animated, content_type, actual_width, actual_height,"
-                " size, sha256, created_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " size, sha256, created_ts)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     media.server_name,
                     media.media_id,

@@ -17,7 +17,7 @@ from typing import BinaryIO
 
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
-# Decoders tried on user content. Exotic formats stay off to keep the attack surface small.
+# Decoders tried on user content. Leaving others off keeps the attack surface small.
 ALLOWED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
 _JPEG_QUALITY = 85
 
@@ -56,7 +56,7 @@ class Thumbnail:
 
 
 def _open(file: BinaryIO, max_pixels: int) -> Image.Image:
-    """Open the image and check its size from the header, before any pixel is decoded."""
+    """Open the image and check its size from the header, before decoding pixels."""
     try:
         image = Image.open(file, formats=ALLOWED_FORMATS)
     except UnidentifiedImageError as exc:
@@ -157,7 +157,11 @@ def make_thumbnail(
     image = _open(file, max_pixels)
     try:
         frames = int(getattr(image, "n_frames", 1))
-        if animated and frames > 1 and frames * image.width * image.height <= max_pixels:
+        if (
+            animated
+            and frames > 1
+            and frames * image.width * image.height <= max_pixels
+        ):
             return _animated_thumbnail(image, box, method)
         image.load()
         image = ImageOps.exif_transpose(image) or image
@@ -170,7 +174,9 @@ def make_thumbnail(
     return Thumbnail(data, content_type, thumbnail.width, thumbnail.height, False)
 
 
-def _animated_thumbnail(image: Image.Image, box: tuple[int, int], method: str) -> Thumbnail:
+def _animated_thumbnail(
+    image: Image.Image, box: tuple[int, int], method: str
+) -> Thumbnail:
     frames: list[Image.Image] = []
     durations: list[int] = []
     for frame in ImageSequence.Iterator(image):

@@ -15,7 +15,8 @@ import ipaddress
 import json
 import logging
 import socket
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 from urllib.parse import urljoin
 
 import aiohttp
@@ -62,7 +63,9 @@ class FilteringResolver(AbstractResolver):
         results = await self._inner.resolve(host, port, family)
         for result in results:
             if not self._filter.is_allowed(result["host"]):
-                raise BlockedAddress(f"{host} resolves to blocked address {result['host']}")
+                raise BlockedAddress(
+                    f"{host} resolves to blocked address {result['host']}"
+                )
         return results
 
     async def close(self) -> None:
@@ -94,7 +97,8 @@ class UrlPreviewer:
         now = now_ms()
         async with db.transaction("url_preview_cache") as txn:
             await txn.execute(
-                "INSERT OR REPLACE INTO url_previews (url, fetched_ts, expires_ts, response)"
+                "INSERT OR REPLACE INTO url_previews"
+                " (url, fetched_ts, expires_ts, response)"
                 " VALUES (?, ?, ?, ?)",
                 (
                     url,
@@ -114,7 +118,9 @@ class UrlPreviewer:
         except ValueError as exc:
             raise InvalidParam(f"Invalid URL {url!r}: {exc}") from exc
         if parsed.scheme not in ("http", "https") or not parsed.host:
-            raise InvalidParam(f"Invalid URL {url!r}: only http and https URLs are allowed")
+            raise InvalidParam(
+                f"Invalid URL {url!r}: only http and https URLs are allowed"
+            )
         return parsed
 
     def _check_literal_host(self, url: URL) -> None:
@@ -128,7 +134,9 @@ class UrlPreviewer:
 
     async def _build_preview(self, url: URL, user_id: str) -> dict[str, Any]:
         async with self._session() as session:
-            final_url, content_type, body = await self._fetch(session, url, html_ok=True)
+            final_url, content_type, body = await self._fetch(
+                session, url, html_ok=True
+            )
             kind = essence(content_type)
             if kind.startswith("image/"):
                 result: dict[str, Any] = {}
@@ -146,9 +154,13 @@ class UrlPreviewer:
                         _, image_type, image = await self._fetch(
                             session, absolute, html_ok=False
                         )
-                        await self._add_image(result, image, image_type, user_id, absolute)
-                    except (MatrixError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                        logger.info("Preview image %s of %s skipped: %s", absolute, url, exc)
+                        await self._add_image(
+                            result, image, image_type, user_id, absolute
+                        )
+                    except (TimeoutError, MatrixError, aiohttp.ClientError) as exc:
+                        logger.info(
+                            "Preview image %s of %s skipped: %s", absolute, url, exc
+                        )
             return result
 
     def _session(self) -> aiohttp.ClientSession:
@@ -157,7 +169,9 @@ class UrlPreviewer:
         )
         return aiohttp.ClientSession(
             connector=connector,
-            timeout=aiohttp.ClientTimeout(total=self._config.url_preview_timeout_seconds),
+            timeout=aiohttp.ClientTimeout(
+                total=self._config.url_preview_timeout_seconds
+            ),
             trust_env=False,
             headers={"User-Agent": _USER_AGENT},
         )
@@ -191,9 +205,11 @@ class UrlPreviewer:
                     return url, content_type, body
             except aiohttp.ClientConnectorError as exc:
                 if isinstance(exc.os_error, BlockedAddress):
-                    raise Forbidden(f"URL {url} resolves to a blocked IP address") from exc
+                    raise Forbidden(
+                        f"URL {url} resolves to a blocked IP address"
+                    ) from exc
                 raise PreviewFailed(f"Could not connect to {url.host}: {exc}") from exc
-            except asyncio.TimeoutError as exc:
+            except TimeoutError as exc:
                 raise PreviewFailed(f"Fetching {url} timed out") from exc
             except aiohttp.ClientError as exc:
                 raise PreviewFailed(f"Fetching {url} failed: {exc}") from exc
@@ -202,7 +218,7 @@ class UrlPreviewer:
     async def _read_limited(
         self, response: aiohttp.ClientResponse, url: URL, truncate: bool
     ) -> bytes:
-        """Read at most `url_preview_max_size` bytes; HTML may be cut there, not images."""
+        """Read at most `url_preview_max_size` bytes; HTML is cut there, images fail."""
         limit = self._config.url_preview_max_size
         body = bytearray()
         async for chunk in response.content.iter_chunked(65536):
@@ -210,7 +226,9 @@ class UrlPreviewer:
             if len(body) > limit:
                 if truncate:
                     return bytes(body[:limit])
-                raise PreviewFailed(f"{url} is larger than {limit} bytes", "M_TOO_LARGE")
+                raise PreviewFailed(
+                    f"{url} is larger than {limit} bytes", "M_TOO_LARGE"
+                )
         return bytes(body)
 
     async def _add_image(
@@ -222,8 +240,14 @@ class UrlPreviewer:
         source: URL,
     ) -> None:
         try:
-            info = await asyncio.to_thread(_probe_bytes, data, self._config.max_image_pixels)
-        except (thumbnails.NotAnImage, thumbnails.ImageTooLarge, thumbnails.CorruptImage):
+            info = await asyncio.to_thread(
+                _probe_bytes, data, self._config.max_image_pixels
+            )
+        except (
+            thumbnails.NotAnImage,
+            thumbnails.ImageTooLarge,
+            thumbnails.CorruptImage,
+        ):
             logger.info("Preview image %s is not a usable image", source)
             return
         name = source.name or None

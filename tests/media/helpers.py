@@ -5,19 +5,27 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from collections.abc import Callable
 
 from PIL import Image
 
+from homeserver.accounts.shared_secret import compute_mac
 from tests.client import RawClient, User
 from tests.serverproc import ServerProcess
-from homeserver.accounts.shared_secret import compute_mac
+
+MakeServer = Callable[..., ServerProcess]
+"""The `make_server` fixture: starts a server with `media=` and other overrides."""
+ConnectClient = Callable[[ServerProcess], RawClient]
+"""The `raw_client` fixture: a `RawClient` for a server, closed at teardown."""
 
 UPLOAD = "/_matrix/media/v3/upload"
 DOWNLOAD = "/_matrix/client/v1/media/download"
 THUMBNAIL = "/_matrix/client/v1/media/thumbnail"
 
 
-def png_bytes(width: int, height: int, color: tuple[int, int, int] = (200, 30, 40)) -> bytes:
+def png_bytes(
+    width: int, height: int, color: tuple[int, int, int] = (200, 30, 40)
+) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (width, height), color).save(buffer, "PNG")
     return buffer.getvalue()

@@ -7,7 +7,15 @@ import os
 from pathlib import Path
 
 from tests.client import RawClient
-from tests.media.helpers import DOWNLOAD, THUMBNAIL, png_bytes, register_admin, upload
+from tests.media.helpers import (
+    DOWNLOAD,
+    THUMBNAIL,
+    ConnectClient,
+    MakeServer,
+    png_bytes,
+    register_admin,
+    upload,
+)
 from tests.serverproc import ServerProcess
 
 
@@ -57,7 +65,9 @@ async def test_delete_and_list(server: ServerProcess, client: RawClient) -> None
     second = await upload(client, alice, b"second file", "text/plain")
 
     listing = await client.request(
-        "GET", f"/_synapse/admin/v1/users/{alice.user_id}/media", token=admin.access_token
+        "GET",
+        f"/_synapse/admin/v1/users/{alice.user_id}/media",
+        token=admin.access_token,
     )
     assert listing.status == 200
     assert listing.body["total"] == 2
@@ -68,7 +78,9 @@ async def test_delete_and_list(server: ServerProcess, client: RawClient) -> None
 
     blobs_before = blob_count(server)
     deleted = await client.request(
-        "DELETE", f"/_synapse/admin/v1/media/localhost/{first}", token=admin.access_token
+        "DELETE",
+        f"/_synapse/admin/v1/media/localhost/{first}",
+        token=admin.access_token,
     )
     assert deleted.status == 200
     assert deleted.body == {"deleted_media": [first], "total": 1}
@@ -79,18 +91,24 @@ async def test_delete_and_list(server: ServerProcess, client: RawClient) -> None
     )
     assert gone.status == 404
     again = await client.request(
-        "DELETE", f"/_synapse/admin/v1/media/localhost/{first}", token=admin.access_token
+        "DELETE",
+        f"/_synapse/admin/v1/media/localhost/{first}",
+        token=admin.access_token,
     )
     assert again.status == 404
 
 
-async def test_delete_keeps_shared_blob(server: ServerProcess, client: RawClient) -> None:
+async def test_delete_keeps_shared_blob(
+    server: ServerProcess, client: RawClient
+) -> None:
     admin = await register_admin(client, server, "admin")
     alice = await client.register("alice")
     first = await upload(client, alice, b"shared bytes")
     second = await upload(client, alice, b"shared bytes")
     await client.request(
-        "DELETE", f"/_synapse/admin/v1/media/localhost/{first}", token=admin.access_token
+        "DELETE",
+        f"/_synapse/admin/v1/media/localhost/{first}",
+        token=admin.access_token,
     )
     remaining = await client.request(
         "GET", f"{DOWNLOAD}/localhost/{second}", token=alice.access_token
@@ -99,7 +117,9 @@ async def test_delete_keeps_shared_blob(server: ServerProcess, client: RawClient
     assert remaining.body == b"shared bytes"
 
 
-async def test_retention_deletes_unused(make_server, raw_client) -> None:  # type: ignore[no-untyped-def]
+async def test_retention_deletes_unused(
+    make_server: MakeServer, raw_client: ConnectClient
+) -> None:
     server = make_server(
         media={
             "local_media_lifetime_seconds": 2,
@@ -113,8 +133,14 @@ async def test_retention_deletes_unused(make_server, raw_client) -> None:  # typ
     unused = await upload(client, alice, b"nobody downloads this")
     used = await upload(client, alice, b"downloaded every half second")
     pending = (
-        await client.request("POST", "/_matrix/media/v1/create", token=alice.access_token)
-    ).body["content_uri"].rsplit("/", 1)[1]
+        (
+            await client.request(
+                "POST", "/_matrix/media/v1/create", token=alice.access_token
+            )
+        )
+        .body["content_uri"]
+        .rsplit("/", 1)[1]
+    )
     assert blob_count(server) == 2
 
     for _ in range(8):
@@ -128,7 +154,9 @@ async def test_retention_deletes_unused(make_server, raw_client) -> None:  # typ
         "GET", f"{DOWNLOAD}/localhost/{unused}", token=alice.access_token
     )
     assert gone.status == 404
-    kept = await client.request("GET", f"{DOWNLOAD}/localhost/{used}", token=alice.access_token)
+    kept = await client.request(
+        "GET", f"{DOWNLOAD}/localhost/{used}", token=alice.access_token
+    )
     assert kept.status == 200
     expired = await client.request(
         "GET",

@@ -6,7 +6,7 @@ import asyncio
 import time
 
 from tests.client import RawClient
-from tests.media.helpers import DOWNLOAD
+from tests.media.helpers import DOWNLOAD, ConnectClient, MakeServer
 from tests.serverproc import ServerProcess
 
 CREATE = "/_matrix/media/v1/create"
@@ -56,7 +56,9 @@ async def test_create_then_upload(server: ServerProcess, client: RawClient) -> N
     assert again.body["errcode"] == "M_CANNOT_OVERWRITE_MEDIA"
 
 
-async def test_other_user_cannot_upload(server: ServerProcess, client: RawClient) -> None:
+async def test_other_user_cannot_upload(
+    server: ServerProcess, client: RawClient
+) -> None:
     alice = await client.register("alice")
     bob = await client.register("bob")
     media_id = await create(client, alice.access_token)
@@ -82,7 +84,7 @@ async def test_unknown_id_upload(server: ServerProcess, client: RawClient) -> No
     assert response.body["errcode"] == "M_NOT_FOUND"
 
 
-async def test_pending_cap(make_server, raw_client) -> None:  # type: ignore[no-untyped-def]
+async def test_pending_cap(make_server: MakeServer, raw_client: ConnectClient) -> None:
     server = make_server(media={"max_pending_uploads": 2})
     client = raw_client(server)
     alice = await client.register("alice")
@@ -97,7 +99,9 @@ async def test_pending_cap(make_server, raw_client) -> None:  # type: ignore[no-
     assert (await client.request("POST", CREATE, token=bob.access_token)).status == 200
 
 
-async def test_download_waits_for_upload(server: ServerProcess, client: RawClient) -> None:
+async def test_download_waits_for_upload(
+    server: ServerProcess, client: RawClient
+) -> None:
     alice = await client.register("alice")
     media_id = await create(client, alice.access_token)
 
@@ -132,7 +136,9 @@ async def test_download_waits_for_upload(server: ServerProcess, client: RawClien
     assert download.body == b"arrived"
 
 
-async def test_expired_id_rejected(make_server, raw_client) -> None:  # type: ignore[no-untyped-def]
+async def test_expired_id_rejected(
+    make_server: MakeServer, raw_client: ConnectClient
+) -> None:
     server = make_server(media={"unused_expiry_seconds": 1})
     client = raw_client(server)
     alice = await client.register("alice")

@@ -28,7 +28,9 @@ from homeserver.media.http_headers import (
         ("application/octet-stream", "attachment"),
     ],
 )
-def test_disposition_inline_only_for_safe_types(content_type: str, expected: str) -> None:
+def test_disposition_inline_only_for_safe_types(
+    content_type: str, expected: str
+) -> None:
     assert content_disposition(content_type, None, inline=True) == expected
 
 
@@ -45,7 +47,7 @@ def test_disposition_strips_quotes_and_paths() -> None:
 def test_disposition_non_ascii_uses_rfc5987() -> None:
     value = content_disposition("application/pdf", "résumé ✓.pdf", inline=False)
     assert value == (
-        "attachment; filename=\"r_sum_ _.pdf\";"
+        'attachment; filename="r_sum_ _.pdf";'
         " filename*=utf-8''r%C3%A9sum%C3%A9%20%E2%9C%93.pdf"
     )
 
@@ -53,9 +55,14 @@ def test_disposition_non_ascii_uses_rfc5987() -> None:
 def test_normalise_content_type() -> None:
     assert normalise_content_type(None) == "application/octet-stream"
     assert normalise_content_type("image/png") == "image/png"
-    assert normalise_content_type("text/plain; charset=utf-8") == "text/plain; charset=utf-8"
+    assert (
+        normalise_content_type("text/plain; charset=utf-8")
+        == "text/plain; charset=utf-8"
+    )
     assert normalise_content_type("not a type") == "application/octet-stream"
-    assert normalise_content_type("text/html\r\nX-Evil: 1") == "application/octet-stream"
+    assert (
+        normalise_content_type("text/html\r\nX-Evil: 1") == "application/octet-stream"
+    )
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""A matrix-nio client uploads an image, sends it as m.image, and another user fetches it."""
+"""A matrix-nio client uploads and sends an m.image, and another user fetches it."""
 
 from __future__ import annotations
 
@@ -63,7 +63,12 @@ async def test_image_message_downloaded(server: ServerProcess, tmp_path: Path) -
                 "msgtype": "m.image",
                 "body": "photo.png",
                 "url": uploaded.content_uri,
-                "info": {"mimetype": "image/png", "size": len(data), "w": 640, "h": 480},
+                "info": {
+                    "mimetype": "image/png",
+                    "size": len(data),
+                    "w": 640,
+                    "h": 480,
+                },
             },
         )
         assert isinstance(sent, RoomSendResponse), sent
@@ -91,8 +96,8 @@ async def test_image_message_downloaded(server: ServerProcess, tmp_path: Path) -
         thumbnail = await bob.thumbnail(
             "localhost", image_event.url.rsplit("/", 1)[1], 96, 96
         )
-        # nio requests "scale", which is served from the smallest configured scale size that
-        # covers 96x96: 320x240 by default.
+        # nio requests "scale", which is served from the smallest configured scale size
+        # that covers 96x96: 320x240 by default.
         assert Image.open(io.BytesIO(thumbnail.body)).size == (320, 240)
     finally:
         await alice.close()

@@ -7,9 +7,11 @@ import io
 
 from PIL import Image
 
-from tests.client import RawClient, User
+from tests.client import RawClient, Response, User
 from tests.media.helpers import (
     THUMBNAIL,
+    ConnectClient,
+    MakeServer,
     animated_gif,
     png_bytes,
     png_header_only,
@@ -20,9 +22,12 @@ from tests.serverproc import ServerProcess
 
 async def get_thumbnail(
     client: RawClient, user: User, media_id: str, **params: str
-):  # type: ignore[no-untyped-def]
+) -> Response:
     return await client.request(
-        "GET", f"{THUMBNAIL}/localhost/{media_id}", token=user.access_token, params=params
+        "GET",
+        f"{THUMBNAIL}/localhost/{media_id}",
+        token=user.access_token,
+        params=params,
     )
 
 
@@ -48,7 +53,10 @@ async def test_requested_sizes(server: ServerProcess, client: RawClient) -> None
         image = Image.open(io.BytesIO(response.body))
         assert image.size == expected, (width, height, method)
         assert response.headers["Content-Type"] == "image/jpeg"
-        assert response.headers["Content-Disposition"] == 'inline; filename="thumbnail.jpg"'
+        assert (
+            response.headers["Content-Disposition"]
+            == 'inline; filename="thumbnail.jpg"'
+        )
 
 
 async def test_thumbnail_cached(server: ServerProcess, client: RawClient) -> None:
@@ -67,7 +75,9 @@ async def test_thumbnail_cached(server: ServerProcess, client: RawClient) -> Non
     assert not_modified.status == 304
 
 
-async def test_transparent_image_keeps_alpha(server: ServerProcess, client: RawClient) -> None:
+async def test_transparent_image_keeps_alpha(
+    server: ServerProcess, client: RawClient
+) -> None:
     alice = await client.register("alice")
     buffer = io.BytesIO()
     Image.new("RGBA", (300, 300), (0, 0, 0, 0)).save(buffer, "PNG")
@@ -89,7 +99,13 @@ async def test_animated_thumbnail(server: ServerProcess, client: RawClient) -> N
     assert Image.open(io.BytesIO(animated.body)).n_frames == 3
 
     static = await get_thumbnail(
-        client, alice, media_id, width="96", height="96", method="crop", animated="false"
+        client,
+        alice,
+        media_id,
+        width="96",
+        height="96",
+        method="crop",
+        animated="false",
     )
     assert static.headers["Content-Type"] == "image/jpeg"
 
@@ -103,7 +119,9 @@ async def test_non_image_rejected(server: ServerProcess, client: RawClient) -> N
     assert "not an image" in response.body["error"]
 
 
-async def test_decompression_bomb_rejected(server: ServerProcess, client: RawClient) -> None:
+async def test_decompression_bomb_rejected(
+    server: ServerProcess, client: RawClient
+) -> None:
     alice = await client.register("alice")
     # 100 million pixels pass Pillow's own limit but not the default 32 million of ours;
     # 3.6 billion pixels are also caught by Pillow when it reads the header.
@@ -116,7 +134,9 @@ async def test_decompression_bomb_rejected(server: ServerProcess, client: RawCli
         assert "too large to thumbnail" in response.body["error"], (width, height)
 
 
-async def test_truncated_image_rejected(server: ServerProcess, client: RawClient) -> None:
+async def test_truncated_image_rejected(
+    server: ServerProcess, client: RawClient
+) -> None:
     alice = await client.register("alice")
     buffer = io.BytesIO()
     Image.effect_noise((500, 500), 40).convert("RGB").save(buffer, "JPEG")
@@ -127,7 +147,9 @@ async def test_truncated_image_rejected(server: ServerProcess, client: RawClient
     assert response.body["errcode"] == "M_UNKNOWN"
     # The server keeps working after the bad image.
     good = await upload(client, alice, png_bytes(200, 200), "image/png")
-    assert (await get_thumbnail(client, alice, good, width="96", height="96")).status == 200
+    assert (
+        await get_thumbnail(client, alice, good, width="96", height="96")
+    ).status == 200
 
 
 async def test_invalid_parameters(server: ServerProcess, client: RawClient) -> None:
@@ -145,7 +167,9 @@ async def test_invalid_parameters(server: ServerProcess, client: RawClient) -> N
         assert response.body["errcode"] == "M_INVALID_PARAM", params
 
 
-async def test_configured_sizes_pregenerated(make_server, raw_client) -> None:  # type: ignore[no-untyped-def]
+async def test_configured_sizes_pregenerated(
+    make_server: MakeServer, raw_client: ConnectClient
+) -> None:
     server = make_server(
         media={"thumbnail_sizes": [{"width": 64, "height": 64, "method": "crop"}]}
     )

@@ -29,7 +29,10 @@ LIMIT = 32_000_000
     ],
 )
 def test_target_size(
-    source: tuple[int, int], box: tuple[int, int], method: str, expected: tuple[int, int]
+    source: tuple[int, int],
+    box: tuple[int, int],
+    method: str,
+    expected: tuple[int, int],
 ) -> None:
     assert thumbnails.target_size(source, box, method) == expected
 
@@ -44,9 +47,12 @@ def test_crop_fills_box() -> None:
 
 
 def test_exif_orientation_applied_and_stripped() -> None:
-    # Orientation 6 means "rotate 90 degrees clockwise to display": 200x100 shows as 100x200.
+    # Orientation 6 means "rotate 90 degrees clockwise to display", so 200x100 pixels
+    # are shown as 100x200.
     source = jpeg_with_orientation(200, 100, orientation=6)
-    result = thumbnails.make_thumbnail(io.BytesIO(source), (800, 600), "scale", False, LIMIT)
+    result = thumbnails.make_thumbnail(
+        io.BytesIO(source), (800, 600), "scale", False, LIMIT
+    )
     image = Image.open(io.BytesIO(result.data))
     assert image.size == (100, 200)
     assert len(image.getexif()) == 0
@@ -55,7 +61,9 @@ def test_exif_orientation_applied_and_stripped() -> None:
 
 def test_animated_gif_becomes_animated_webp() -> None:
     source = animated_gif(200, 200, frames=4)
-    result = thumbnails.make_thumbnail(io.BytesIO(source), (96, 96), "crop", True, LIMIT)
+    result = thumbnails.make_thumbnail(
+        io.BytesIO(source), (96, 96), "crop", True, LIMIT
+    )
     image = Image.open(io.BytesIO(result.data))
     assert result.content_type == "image/webp"
     assert result.animated
@@ -65,7 +73,9 @@ def test_animated_gif_becomes_animated_webp() -> None:
 
 def test_animated_gif_static_when_not_requested() -> None:
     source = animated_gif(200, 200, frames=4)
-    result = thumbnails.make_thumbnail(io.BytesIO(source), (96, 96), "crop", False, LIMIT)
+    result = thumbnails.make_thumbnail(
+        io.BytesIO(source), (96, 96), "crop", False, LIMIT
+    )
     assert result.content_type == "image/jpeg"
     assert not result.animated
 
@@ -78,7 +88,9 @@ def test_pixel_limit_checked_before_decoding() -> None:
 
 def test_non_image_rejected() -> None:
     with pytest.raises(thumbnails.NotAnImage):
-        thumbnails.make_thumbnail(io.BytesIO(b"%PDF-1.4 hello"), (96, 96), "crop", False, LIMIT)
+        thumbnails.make_thumbnail(
+            io.BytesIO(b"%PDF-1.4 hello"), (96, 96), "crop", False, LIMIT
+        )
 
 
 def test_svg_rejected() -> None:

@@ -8,7 +8,14 @@ import time
 from pathlib import Path
 
 from tests.client import RawClient
-from tests.media.helpers import DOWNLOAD, UPLOAD, png_bytes, upload
+from tests.media.helpers import (
+    DOWNLOAD,
+    UPLOAD,
+    ConnectClient,
+    MakeServer,
+    png_bytes,
+    upload,
+)
 from tests.serverproc import ServerProcess
 
 CSP = (
@@ -34,7 +41,9 @@ async def test_image_round_trip(server: ServerProcess, client: RawClient) -> Non
     assert response.headers["Cross-Origin-Resource-Policy"] == "cross-origin"
 
 
-async def test_file_served_as_attachment(server: ServerProcess, client: RawClient) -> None:
+async def test_file_served_as_attachment(
+    server: ServerProcess, client: RawClient
+) -> None:
     alice = await client.register("alice")
     data = b"<script>alert(1)</script>"
     media_id = await upload(client, alice, data, "text/html", "page.html")
@@ -47,7 +56,9 @@ async def test_file_served_as_attachment(server: ServerProcess, client: RawClien
     assert response.headers["Content-Disposition"] == 'attachment; filename="page.html"'
 
 
-async def test_download_filename_override(server: ServerProcess, client: RawClient) -> None:
+async def test_download_filename_override(
+    server: ServerProcess, client: RawClient
+) -> None:
     alice = await client.register("alice")
     media_id = await upload(client, alice, b"plain text", "text/plain")
     response = await client.request(
@@ -57,10 +68,16 @@ async def test_download_filename_override(server: ServerProcess, client: RawClie
     assert response.headers["Content-Disposition"] == 'inline; filename="notes.txt"'
 
 
-async def test_missing_content_type_defaults(server: ServerProcess, client: RawClient) -> None:
+async def test_missing_content_type_defaults(
+    server: ServerProcess, client: RawClient
+) -> None:
     alice = await client.register("alice")
     response = await client.request(
-        "POST", UPLOAD, data=b"raw", token=alice.access_token, headers={"Content-Type": ""}
+        "POST",
+        UPLOAD,
+        data=b"raw",
+        token=alice.access_token,
+        headers={"Content-Type": ""},
     )
     assert response.status == 200
     media_id = response.body["content_uri"].rsplit("/", 1)[1]
@@ -71,7 +88,9 @@ async def test_missing_content_type_defaults(server: ServerProcess, client: RawC
     assert download.headers["Content-Disposition"] == "attachment"
 
 
-async def test_download_requires_token(server: ServerProcess, client: RawClient) -> None:
+async def test_download_requires_token(
+    server: ServerProcess, client: RawClient
+) -> None:
     alice = await client.register("alice")
     media_id = await upload(client, alice, b"secret")
     response = await client.request("GET", f"{DOWNLOAD}/localhost/{media_id}")
@@ -132,7 +151,9 @@ async def test_etag_not_modified(server: ServerProcess, client: RawClient) -> No
     assert changed.status == 200
 
 
-async def test_identical_uploads_share_blob(server: ServerProcess, client: RawClient) -> None:
+async def test_identical_uploads_share_blob(
+    server: ServerProcess, client: RawClient
+) -> None:
     alice = await client.register("alice")
     data = os.urandom(5000)
     first = await upload(client, alice, data)
@@ -143,7 +164,9 @@ async def test_identical_uploads_share_blob(server: ServerProcess, client: RawCl
     assert len(blobs) == 1
 
 
-async def test_unknown_and_malformed_ids(server: ServerProcess, client: RawClient) -> None:
+async def test_unknown_and_malformed_ids(
+    server: ServerProcess, client: RawClient
+) -> None:
     alice = await client.register("alice")
     unknown = await client.request(
         "GET", f"{DOWNLOAD}/localhost/doesNotExist", token=alice.access_token
@@ -173,18 +196,24 @@ async def test_media_config(server: ServerProcess, client: RawClient) -> None:
     assert response.body == {"m.upload.size": 50 * 1024 * 1024}
 
 
-async def test_unauthenticated_download_frozen(make_server, raw_client) -> None:  # type: ignore[no-untyped-def]
+async def test_unauthenticated_download_frozen(
+    make_server: MakeServer, raw_client: ConnectClient
+) -> None:
     # Media created before the cutoff stays public; everything else needs a token.
     server = make_server(media={"unauthenticated_download_cutoff_ts": 0})
     client = raw_client(server)
     alice = await client.register("alice")
     media_id = await upload(client, alice, b"new media", "text/plain")
-    response = await client.request("GET", f"/_matrix/media/v3/download/localhost/{media_id}")
+    response = await client.request(
+        "GET", f"/_matrix/media/v3/download/localhost/{media_id}"
+    )
     assert response.status == 404
     assert response.body["errcode"] == "M_NOT_FOUND"
 
     future_cutoff = int(time.time() * 1000) + 3_600_000
-    open_server = make_server(media={"unauthenticated_download_cutoff_ts": future_cutoff})
+    open_server = make_server(
+        media={"unauthenticated_download_cutoff_ts": future_cutoff}
+    )
     open_client = raw_client(open_server)
     bob = await open_client.register("bob")
     old_id = await upload(open_client, bob, b"old media", "text/plain")
@@ -195,7 +224,9 @@ async def test_unauthenticated_download_frozen(make_server, raw_client) -> None:
     assert legacy.body == b"old media"
 
 
-async def test_oversized_upload_by_length(make_server, raw_client) -> None:  # type: ignore[no-untyped-def]
+async def test_oversized_upload_by_length(
+    make_server: MakeServer, raw_client: ConnectClient
+) -> None:
     server = make_server(media={"max_upload_size": 1000})
     client = raw_client(server)
     alice = await client.register("alice")
@@ -210,7 +241,9 @@ async def test_oversized_upload_by_length(make_server, raw_client) -> None:  # t
     assert accepted.status == 200
 
 
-async def test_oversized_chunked_upload(make_server, raw_client) -> None:  # type: ignore[no-untyped-def]
+async def test_oversized_chunked_upload(
+    make_server: MakeServer, raw_client: ConnectClient
+) -> None:
     server = make_server(media={"max_upload_size": 1000})
     client = raw_client(server)
     alice = await client.register("alice")
@@ -219,7 +252,9 @@ async def test_oversized_chunked_upload(make_server, raw_client) -> None:  # typ
         for _ in range(5):
             yield b"y" * 400
 
-    response = await client.request("POST", UPLOAD, data=body(), token=alice.access_token)
+    response = await client.request(
+        "POST", UPLOAD, data=body(), token=alice.access_token
+    )
     assert response.status == 413
     assert response.body["errcode"] == "M_TOO_LARGE"
     media_dir = Path(server.config["data_dir"]) / "media"
@@ -246,7 +281,9 @@ async def _raw_exchange(port: int, head: bytes, body: bytes | None = None) -> by
     return received
 
 
-async def test_expect_continue_gets_413(make_server, raw_client) -> None:  # type: ignore[no-untyped-def]
+async def test_expect_continue_gets_413(
+    make_server: MakeServer, raw_client: ConnectClient
+) -> None:
     server = make_server(media={"max_upload_size": 1000})
     client = raw_client(server)
     alice = await client.register("alice")
@@ -268,11 +305,13 @@ async def test_expect_continue_gets_413(make_server, raw_client) -> None:  # typ
     assert b"M_TOO_LARGE" in received
 
 
-async def test_interrupted_upload_leaves_nothing(make_server, raw_client) -> None:  # type: ignore[no-untyped-def]
+async def test_interrupted_upload_leaves_nothing(
+    make_server: MakeServer, raw_client: ConnectClient
+) -> None:
     server = make_server()
     client = raw_client(server)
     alice = await client.register("alice")
-    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    _, writer = await asyncio.open_connection("127.0.0.1", server.port)
     writer.write(
         (
             "POST /_matrix/media/v3/upload HTTP/1.1\r\nHost: 127.0.0.1\r\n"

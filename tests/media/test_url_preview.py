@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import web
 
-from tests.media.helpers import DOWNLOAD, png_bytes
+from tests.media.helpers import DOWNLOAD, ConnectClient, MakeServer, png_bytes
 
 PREVIEW = "/_matrix/client/v1/media/preview_url"
 PAGE = """<!doctype html><html><head>
@@ -47,7 +47,9 @@ async def site() -> AsyncIterator[str]:
         await runner.cleanup()
 
 
-async def test_disabled_by_default(make_server, raw_client, site: str) -> None:  # type: ignore[no-untyped-def]
+async def test_disabled_by_default(
+    make_server: MakeServer, raw_client: ConnectClient, site: str
+) -> None:
     server = make_server()
     client = raw_client(server)
     alice = await client.register("alice")
@@ -58,7 +60,9 @@ async def test_disabled_by_default(make_server, raw_client, site: str) -> None: 
     assert "disabled" in response.body["error"]
 
 
-async def test_loopback_blocked(make_server, raw_client, site: str) -> None:  # type: ignore[no-untyped-def]
+async def test_loopback_blocked(
+    make_server: MakeServer, raw_client: ConnectClient, site: str
+) -> None:
     server = make_server(media={"url_preview_enabled": True})
     client = raw_client(server)
     alice = await client.register("alice")
@@ -70,7 +74,9 @@ async def test_loopback_blocked(make_server, raw_client, site: str) -> None:  # 
     assert "blocked IP address" in response.body["error"]
 
 
-async def test_allowlisted_loopback_preview(make_server, raw_client, site: str) -> None:  # type: ignore[no-untyped-def]
+async def test_allowlisted_loopback_preview(
+    make_server: MakeServer, raw_client: ConnectClient, site: str
+) -> None:
     server = make_server(
         media={
             "url_preview_enabled": True,
@@ -105,7 +111,9 @@ async def test_allowlisted_loopback_preview(make_server, raw_client, site: str) 
     assert cached.body == body
 
 
-async def test_redirect_target_checked(make_server, raw_client, site: str) -> None:  # type: ignore[no-untyped-def]
+async def test_redirect_target_checked(
+    make_server: MakeServer, raw_client: ConnectClient, site: str
+) -> None:
     server = make_server(
         media={
             "url_preview_enabled": True,
@@ -126,7 +134,7 @@ async def test_redirect_target_checked(make_server, raw_client, site: str) -> No
         assert response.body["errcode"] == "M_FORBIDDEN", target
 
 
-async def test_invalid_url(make_server, raw_client) -> None:  # type: ignore[no-untyped-def]
+async def test_invalid_url(make_server: MakeServer, raw_client: ConnectClient) -> None:
     server = make_server(media={"url_preview_enabled": True})
     client = raw_client(server)
     alice = await client.register("alice")
