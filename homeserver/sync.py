@@ -459,15 +459,17 @@ class SyncHandler:
         receipts = self._feature("receipts")
         per_room: dict[str, list[dict[str, Any]]] = {}
         if typing is not None and (since is None or current.typing > since.typing):
-            for room_id, event in typing.get_for_rooms(joined_room_ids).items():
-                per_room.setdefault(room_id, []).append(event)
+            typing_rooms = joined_room_ids
             if since is not None:
-                # A typing change must reach rooms where typing just stopped, too.
-                for room_id in typing.changed_rooms_since(since.typing):
-                    if room_id in joined_room_ids:
-                        per_room.setdefault(room_id, []).append(
-                            {"type": "m.typing", "content": {"user_ids": []}}
-                        )
+                # Only rooms whose typing list changed are news; the typing stream
+                # also moves for rooms this user is not in.
+                typing_changed = typing.changed_rooms_since(since.typing)
+                typing_rooms = [r for r in joined_room_ids if r in typing_changed]
+            found_typing = typing.get_for_rooms(
+                typing_rooms, since.typing if since is not None else None
+            )
+            for room_id, event in found_typing.items():
+                per_room.setdefault(room_id, []).append(event)
         if receipts is not None and (since is None or current.receipts > since.receipts):
             found = await receipts.get_for_rooms(
                 joined_room_ids,
