@@ -291,7 +291,14 @@ class RoomReader:
         events_after, end = await self._context_side(
             user_id, device_id, room_id, after_token, "f", limit - half, matches
         )
-        state_map = await self.state_at_group(item.state_group_before)
+        # The spec asks for the state at the last event returned, which is the newest
+        # of events_after, or the target when there are none.
+        last = item
+        if events_after:
+            newest = await self._events.get(events_after[-1]["event_id"])
+            if newest is not None:
+                last = newest
+        state_map = await self.state_at_group(last.state_group_after)
         if lazy_load_members:
             senders = {item.event.sender}
             senders.update(e["sender"] for e in events_before + events_after)

@@ -305,3 +305,20 @@ async def test_context_limit_one_skips_nothing(client: RawClient) -> None:
     assert timeline_bodies(body["events_after"]) == ["m3"]
     older = await messages(client, alice, room, dir="b", limit=1, **{"from": body["start"]})
     assert timeline_bodies(older["chunk"]) == ["m1"]
+
+
+async def test_context_state_at_last_event(client: RawClient) -> None:
+    alice = await new_user(client, "alice")
+    room = await create_room(client, alice, name="Old name")
+    target = await send_text(client, alice, room, "target")
+    await put_state(client, alice, room, "m.room.name", {"name": "New name"})
+    response = await client.request(
+        "GET",
+        f"{V3}/rooms/{room}/context/{target}",
+        token=alice.access_token,
+        params={"limit": "10"},
+    )
+    body = response.body
+    assert [e["type"] for e in body["events_after"]] == ["m.room.name"]
+    names = [e["content"]["name"] for e in body["state"] if e["type"] == "m.room.name"]
+    assert names == ["New name"]
