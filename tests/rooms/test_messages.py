@@ -82,7 +82,7 @@ async def test_forward_from_backward_end_continues(client: RawClient) -> None:
     alice, room, _ = await _room_with_messages(client, 6)
     back = await messages(client, alice, room, dir="b", limit=3)
     assert timeline_bodies(back["chunk"]) == ["m5", "m4", "m3"]
-    # `end` sits before m3, so paginating forwards from it returns m3 again first.
+    # `end` sits just before m3, so paginating forwards from it starts with m3.
     forward = await messages(
         client, alice, room, dir="f", limit=2, **{"from": back["end"]}
     )
