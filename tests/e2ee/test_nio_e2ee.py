@@ -7,20 +7,16 @@ key requests), device-list changes, and cross-signing signatures.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from nio import (
-    AsyncClient,
-    AsyncClientConfig,
     JoinResponse,
-    LoginResponse,
     MegolmEvent,
-    RegisterResponse,
     RoomCreateResponse,
     RoomMessageText,
-    RoomSendResponse,
     SyncResponse,
 )
 from nio.crypto import ENCRYPTION_ENABLED
@@ -30,59 +26,12 @@ from unpaddedbase64 import decode_base64
 
 from tests.client import RawClient
 from tests.e2ee.keyring import PREFIX, CrossSigningIdentity, public_key_of, sign_as
+from tests.e2ee.nio_device import ENCRYPTION_STATE, Device, send_text, texts
 from tests.serverproc import ServerProcess
 
 pytestmark = pytest.mark.skipif(
     not ENCRYPTION_ENABLED, reason="matrix-nio is installed without its e2e extra"
 )
-
-PASSWORD = "a long secret password"
-ENCRYPTION_STATE = {
-    "type": "m.room.encryption",
-    "state_key": "",
-    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
-}
-
-
-class Device:
-    """One nio client with its own crypto store, driven one sync at a time."""
-
-    def __init__(self, server: ServerProcess, name: str, store: Path) -> None:
-        store.mkdir(parents=True)
-        self.client = AsyncClient(
-            server.base_url,
-            f"@{name}:{server.server_name}",
-            store_path=str(store),
-            config=AsyncClientConfig(encryption_enabled=True, store_sync_tokens=True),
-        )
-        self.name = name
-
-    async def register(self) -> None:
-        response = await self.client.register(self.name, PASSWORD)
-        assert isinstance(response, RegisterResponse), response
-
-    async def login(self, device_name: str) -> None:
-        response = await self.client.login(PASSWORD, device_name=device_name)
-        assert isinstance(response, LoginResponse), response
-
-    async def step(self) -> SyncResponse:
-        """Sync once and do the key work a client's sync loop does after each sync."""
-        response = await self.client.sync(timeout=500)
-        assert isinstance(response, SyncResponse), response
-        if self.client.should_upload_keys:
-            await self.client.keys_upload()
-        if self.client.should_query_keys:
-            await self.client.keys_query()
-        if self.client.should_claim_keys:
-            await self.client.keys_claim(self.client.get_users_for_key_claiming())
-            # nio retries key requests that waited for an Olm session only while
-            # handling a sync with a new token, which may never come in a quiet test.
-            self.client.olm.collect_key_requests()
-        await self.client.send_to_device_messages()
-        return response
-
-    async def close(self) -> None:
-        await self.client.close()
 
 
 async def _step_until(
@@ -100,28 +49,11 @@ async def _step_until(
     raise AssertionError(f"{watched.name} never received the expected sync")
 
 
-def _texts(response: SyncResponse, room_id: str) -> list[str]:
-    room = response.rooms.join.get(room_id)
-    if room is None:
-        return []
-    return [e.body for e in room.timeline.events if isinstance(e, RoomMessageText)]
-
-
 def _undecrypted(response: SyncResponse, room_id: str) -> list[MegolmEvent]:
     room = response.rooms.join.get(room_id)
     if room is None:
         return []
     return [e for e in room.timeline.events if isinstance(e, MegolmEvent)]
-
-
-async def _send(sender: Device, room_id: str, body: str) -> None:
-    response = await sender.client.room_send(
-        room_id,
-        "m.room.message",
-        {"msgtype": "m.text", "body": body},
-        ignore_unverified_devices=True,
-    )
-    assert isinstance(response, RoomSendResponse), response
 
 
 async def _encrypted_room(alice: Device, bob: Device) -> str:
@@ -155,13 +87,11 @@ async def test_messages_decrypt_both_ways(alice_and_bob: Any) -> None:
     alice, bob = alice_and_bob
     room_id = await _encrypted_room(alice, bob)
 
-    await _send(alice, room_id, "hello bob")
-    await _step_until([alice, bob], bob, lambda r: "hello bob" in _texts(r, room_id))
+    await send_text(alice, room_id, "hello bob")
+    await _step_until([alice, bob], bob, lambda r: "hello bob" in texts(r, room_id))
 
-    await _send(bob, room_id, "hello alice")
-    await _step_until(
-        [alice, bob], alice, lambda r: "hello alice" in _texts(r, room_id)
-    )
+    await send_text(bob, room_id, "hello alice")
+    await _step_until([alice, bob], alice, lambda r: "hello alice" in texts(r, room_id))
 
 
 async def test_offline_second_device_gets_forwarded_key(
@@ -172,9 +102,9 @@ async def test_offline_second_device_gets_forwarded_key(
 
     # The message is sent while Bob's second device does not exist yet, so Alice shares
     # its room key with Bob's first device only.
-    await _send(alice, room_id, "sent while offline")
+    await send_text(alice, room_id, "sent while offline")
     await _step_until(
-        [alice, bob], bob, lambda r: "sent while offline" in _texts(r, room_id)
+        [alice, bob], bob, lambda r: "sent while offline" in texts(r, room_id)
     )
 
     phone = Device(server, "bob", tmp_path / "bob-phone")
