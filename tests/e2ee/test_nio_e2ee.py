@@ -1,6 +1,6 @@
 """End-to-end encryption between matrix-nio clients (vodozemac) through the real server.
 
-Olm and Megolm run entirely in the clients; these tests show that the server stores and
+Olm and Megolm run entirely in the clients. These tests show that the server stores and
 routes everything they need: device and one-time keys, to-device messages (room keys and
 key requests), device-list changes, and cross-signing signatures.
 """
@@ -115,7 +115,7 @@ async def test_offline_second_device_gets_forwarded_key(
         assert len(missing) == 1
 
         # Each of Bob's devices learns of the other through the device list and trusts
-        # it, as a user would after verifying it; nio forwards keys only between
+        # it, as a user would after verifying it, because nio forwards keys only between
         # trusted devices of the same user.
         await bob.step()
         await bob.step()
