@@ -237,7 +237,7 @@ class SyncHandler:
         full = since is None or request.full_state
         state_items = await self._state_section(
             room_id, timeline_items, since, current, full, limited, lazy,
-            request.user_id, fetched,
+            request.user_id,
         )
         state_items = [item for item in state_items if state_filter.matches(item.event)]
 
@@ -273,50 +273,47 @@ class SyncHandler:
         limited: bool,
         lazy: bool,
         user_id: str,
-        fetched: list[PersistedEvent],
     ) -> list[PersistedEvent]:
+        """The room's `state` section; works on {key id: event nid} maps so that only
+        the events that are returned get loaded."""
         if not full and not limited and not lazy:
             return []
-        start = timeline[0] if timeline else None
-        if start is not None:
-            state_at_start = await self._reader.state_at_group(start.state_group_before)
+        state_store = self._reader.state_store
+        if timeline:
+            group = timeline[0].state_group_before
         else:
             last = await self._events.last_event_at_or_before(room_id, current.events)
-            state_at_start = await self._reader.state_at_group(
-                last.state_group_after if last is not None else None
-            )
-        timeline_ids = {item.event.event_id for item in timeline}
+            group = last.state_group_after if last is not None else None
+        at_start = await state_store.get_group(group) if group is not None else {}
 
-        wanted: dict[StateKey, Any]
+        wanted: dict[int, int]
         if full or limited:
-            wanted = dict(state_at_start)
+            wanted = at_start
             if not full and since is not None:
                 before = await self._events.last_event_at_or_before(room_id, since.events)
-                if before is not None:
-                    at_since = await self._reader.state_at_group(before.state_group_after)
+                if before is not None and before.state_group_after is not None:
+                    at_since = await state_store.get_group(before.state_group_after)
                     wanted = {
-                        key: event
-                        for key, event in wanted.items()
-                        if key not in at_since or at_since[key].event_id != event.event_id
+                        key: nid for key, nid in wanted.items() if at_since.get(key) != nid
                     }
         else:
             wanted = {}
         if lazy:
-            senders = {item.event.sender for item in timeline} | {user_id}
-            members = {
-                key: event
-                for key, event in state_at_start.items()
-                if key[0] == "m.room.member" and key[1] in senders
-            }
+            await state_store.ensure_keys_loaded(set(wanted))
             wanted = {
-                key: event
-                for key, event in wanted.items()
-                if key[0] != "m.room.member"
+                key: nid
+                for key, nid in wanted.items()
+                if state_store.key_for_id(key)[0] != "m.room.member"
             }
-            wanted.update(members)
-        ids = [e.event_id for e in wanted.values() if e.event_id not in timeline_ids]
-        found = await self._events.get_many(ids)
-        return [found[i] for i in ids if i in found]
+            senders = {item.event.sender for item in timeline} | {user_id}
+            for sender in senders:
+                key = state_store.key_id(("m.room.member", sender))
+                if key is not None and key in at_start:
+                    wanted[key] = at_start[key]
+        timeline_nids = {item.nid for item in timeline}
+        nids = [nid for nid in wanted.values() if nid not in timeline_nids]
+        found = await self._events.get_by_nids(nids)
+        return [found[nid] for nid in nids if nid in found]
 
     async def _summary(self, room_id: str, user_id: str) -> dict[str, Any] | None:
         snapshot = await self._rooms.get(room_id)
@@ -550,7 +547,7 @@ class SyncHandler:
         self, request: SyncRequest, since: StreamToken | None, current: StreamToken
     ) -> list[dict[str, Any]]:
         presence = self._feature("presence")
-        if presence is None:
+        if presence is None or "*" in request.filter.presence.not_types:
             return []
         if since is not None and current.presence <= since.presence:
             return []

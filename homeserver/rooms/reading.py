@@ -77,6 +77,7 @@ class RoomReader:
         self._rooms = rooms
         self._notifier = notifier
         self.visibility = VisibilityFilter(events, state)
+        self.state_store = state
 
     async def membership(self, user_id: str, room_id: str) -> Membership | None:
         row = await self._db.fetchone(
