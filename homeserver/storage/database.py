@@ -86,7 +86,7 @@ class Database:
         await self._migrate()
         for _ in range(self._reader_count):
             reader = await self._connect()
-            await reader.execute("PRAGMA query_only = ON")
+            await reader.execute_fetchall("PRAGMA query_only = ON")
             self._readers.append(reader)
         self._reader_cycle = itertools.cycle(self._readers)
         logger.info("Opened database %s", self.path)
@@ -94,11 +94,11 @@ class Database:
     async def _connect(self) -> aiosqlite.Connection:
         connection = await aiosqlite.connect(self.path, isolation_level=None)
         connection.row_factory = sqlite3.Row
-        await connection.execute("PRAGMA journal_mode = WAL")
-        await connection.execute(f"PRAGMA synchronous = {self.synchronous}")
-        await connection.execute("PRAGMA foreign_keys = ON")
-        await connection.execute("PRAGMA busy_timeout = 10000")
-        await connection.execute("PRAGMA cache_size = -16000")
+        await connection.execute_fetchall("PRAGMA journal_mode = WAL")
+        await connection.execute_fetchall(f"PRAGMA synchronous = {self.synchronous}")
+        await connection.execute_fetchall("PRAGMA foreign_keys = ON")
+        await connection.execute_fetchall("PRAGMA busy_timeout = 10000")
+        await connection.execute_fetchall("PRAGMA cache_size = -16000")
         return connection
 
     async def close(self) -> None:
@@ -164,13 +164,17 @@ class Database:
     def _reader(self) -> aiosqlite.Connection:
         return next(iter(self._reader_cycle))
 
+    # Each read runs and finishes its statement in a single call to the connection's
+    # thread. A statement left open between calls would keep the connection's read
+    # transaction, and with it a snapshot older than the latest commit, alive for every
+    # other coroutine reading through the same connection.
+
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
-        async with self._reader().execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        rows = await self._reader().execute_fetchall(sql, params)
+        return next(iter(rows), None)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
-        async with self._reader().execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        return list(await self._reader().execute_fetchall(sql, params))
 
     async def fetchvalue(self, sql: str, params: Params = (), default: Any = None) -> Any:
         row = await self.fetchone(sql, params)
