@@ -437,6 +437,7 @@ def install(app: Quart, services_: Any) -> None:
         services_.room_cache,
         DatabaseProfiles(services_.db),
         services_.config.server_name,
+        services_.user_rooms,
     )
     creator = RoomCreator(
         services_.pipeline,

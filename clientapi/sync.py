@@ -55,6 +55,7 @@ def install(app: Quart, services_: Any) -> None:
         services_.room_cache,
         services_.rooms.reader,
         services_.notifier,
+        services_.user_rooms,
         services_,
     )
     app.register_blueprint(bp)

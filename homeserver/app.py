@@ -24,6 +24,7 @@ from homeserver.notifier import Notifier
 from homeserver.ratelimit import RateLimiter
 from homeserver.rooms.pipeline import EventPipeline
 from homeserver.rooms.room_cache import RoomCache
+from homeserver.rooms.user_rooms import UserRooms
 from homeserver.storage.database import Database
 from homeserver.storage.events import EventStore
 from homeserver.storage.state import StateStore
@@ -52,6 +53,7 @@ class Services:
     events: EventStore
     state: StateStore
     room_cache: RoomCache
+    user_rooms: UserRooms
     pipeline: EventPipeline
     limiters: dict[str, RateLimiter]
     started_ts: int = field(default_factory=lambda: int(time.time() * 1000))
@@ -72,8 +74,16 @@ def build_services(config: Config) -> Services:
     events = EventStore(db)
     state = StateStore(db)
     room_cache = RoomCache(db, events, state)
+    user_rooms = UserRooms(db)
     pipeline = EventPipeline(
-        db, events, state, room_cache, notifier, config.server_name, signing_key
+        db,
+        events,
+        state,
+        room_cache,
+        notifier,
+        config.server_name,
+        signing_key,
+        user_rooms,
     )
     limits = config.rate_limits
     limiters = {
@@ -89,6 +99,7 @@ def build_services(config: Config) -> Services:
         events=events,
         state=state,
         room_cache=room_cache,
+        user_rooms=user_rooms,
         pipeline=pipeline,
         limiters=limiters,
     )

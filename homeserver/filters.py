@@ -324,6 +324,7 @@ class FilterStore:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._cache: OrderedDict[tuple[str, int], Filter] = OrderedDict()
+        self._inline: OrderedDict[str, Filter] = OrderedDict()
 
     async def create(self, user_id: str, definition: dict[str, Any]) -> str:
         """Validate and store a filter; return its ID as a string."""
@@ -368,7 +369,16 @@ class FilterStore:
         if value is None or value == "":
             return Filter()
         if value.lstrip().startswith("{"):
-            return parse_filter_json(value)
+            # Clients repeat the same inline filter on every sync; parse it once.
+            parsed = self._inline.get(value)
+            if parsed is None:
+                parsed = parse_filter_json(value)
+                self._inline[value] = parsed
+                if len(self._inline) > _CACHE_SIZE:
+                    self._inline.popitem(last=False)
+            else:
+                self._inline.move_to_end(value)
+            return parsed
         return await self.get(user_id, value)
 
     def _remember(self, key: tuple[str, int], parsed: Filter) -> None:

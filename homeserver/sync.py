@@ -22,6 +22,7 @@ from homeserver.filters import Filter, RoomEventFilter
 from homeserver.notifier import Notifier, StreamToken
 from homeserver.rooms.reading import RoomReader, TopologicalToken
 from homeserver.rooms.room_cache import RoomCache
+from homeserver.rooms.user_rooms import UserMembership, UserRooms
 from homeserver.rooms.serialize import client_event
 from homeserver.storage.database import Database
 from homeserver.storage.events import EventStore, PersistedEvent
@@ -47,15 +48,6 @@ class SyncRequest:
     set_presence: str | None
 
 
-@dataclass(frozen=True)
-class _Membership:
-    room_id: str
-    membership: str
-    event_id: str
-    stream_ordering: int
-    forgotten: bool
-
-
 class SyncHandler:
     """Builds sync responses; optional features are looked up by name when present."""
 
@@ -66,9 +58,11 @@ class SyncHandler:
         rooms: RoomCache,
         reader: RoomReader,
         notifier: Notifier,
+        user_rooms: UserRooms,
         features: Any,
     ) -> None:
         self._db = db
+        self._user_rooms = user_rooms
         self._events = events
         self._rooms = rooms
         self._reader = reader
@@ -104,23 +98,6 @@ class SyncHandler:
             await self._notifier.wait_for_change(request.user_id, remaining)
             current = self._notifier.current_token()
 
-    async def _memberships(self, user_id: str) -> list[_Membership]:
-        rows = await self._db.fetchall(
-            "SELECT room_id, membership, event_id, stream_ordering, forgotten"
-            " FROM room_memberships WHERE user_id = ?",
-            (user_id,),
-        )
-        return [
-            _Membership(
-                r["room_id"],
-                r["membership"],
-                r["event_id"],
-                r["stream_ordering"],
-                bool(r["forgotten"]),
-            )
-            for r in rows
-        ]
-
     async def _build(
         self, request: SyncRequest, since: StreamToken | None, current: StreamToken
     ) -> tuple[dict[str, Any], bool]:
@@ -128,7 +105,7 @@ class SyncHandler:
         room_filter = request.filter.room
         memberships = [
             m
-            for m in await self._memberships(user_id)
+            for m in await self._user_rooms.memberships(user_id)
             if room_filter.matches_room(m.room_id)
         ]
         since_events = since.events if since is not None else 0
@@ -222,7 +199,7 @@ class SyncHandler:
     async def _joined_room(
         self,
         request: SyncRequest,
-        membership: _Membership,
+        membership: UserMembership,
         since: StreamToken | None,
         current: StreamToken,
     ) -> dict[str, Any]:
@@ -348,7 +325,7 @@ class SyncHandler:
 
     # -- invites and departures ---------------------------------------------
 
-    async def _invited_room(self, membership: _Membership) -> dict[str, Any]:
+    async def _invited_room(self, membership: UserMembership) -> dict[str, Any]:
         item = await self._events.get(membership.event_id)
         events: list[dict[str, Any]] = []
         if item is not None:
@@ -367,7 +344,7 @@ class SyncHandler:
         return {"invite_state": {"events": events}}
 
     async def _left_room(
-        self, request: SyncRequest, membership: _Membership, since: StreamToken | None
+        self, request: SyncRequest, membership: UserMembership, since: StreamToken | None
     ) -> dict[str, Any]:
         room_id = membership.room_id
         after = since.events if since is not None else 0

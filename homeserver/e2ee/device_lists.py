@@ -78,7 +78,6 @@ class DeviceListStream:
         `user_id` in (since.events, upto.events], and `user_id` itself when its own
         devices changed. `left` holds users who stopped sharing every room.
         """
-        sharing = await self.users_sharing_rooms(user_id)
         changed: set[str] = set()
         if since.device_lists < upto.device_lists:
             rows = await self._db.fetchall(
@@ -86,7 +85,7 @@ class DeviceListStream:
                 " WHERE stream_id > ? AND stream_id <= ?",
                 (since.device_lists, upto.device_lists),
             )
-            changed.update(row[0] for row in rows if row[0] in sharing)
+            changed.update(row[0] for row in rows)
 
         left_candidates: set[str] = set()
         if since.events < upto.events:
@@ -94,6 +93,10 @@ class DeviceListStream:
             changed.update(joined)
             left_candidates.update(departed)
 
+        if not changed and not left_candidates:
+            # Nothing moved, so there is no need to work out who shares a room.
+            return [], []
+        sharing = await self.users_sharing_rooms(user_id)
         left = {
             other
             for other in left_candidates

@@ -16,6 +16,7 @@ from homeserver.events.stripped import STRIPPED_STATE_TYPES, strip_event
 from homeserver.identifiers import server_name_of
 from homeserver.rooms.pipeline import EventPipeline
 from homeserver.rooms.room_cache import RoomCache, RoomSnapshot
+from homeserver.rooms.user_rooms import UserRooms
 from homeserver.storage.database import Database
 from homeserver.storage.events import PersistedEvent
 
@@ -65,8 +66,10 @@ class MembershipHandler:
         rooms: RoomCache,
         profiles: ProfileSource,
         server_name: str,
+        user_rooms: UserRooms,
     ) -> None:
         self._db = db
+        self._user_rooms = user_rooms
         self._pipeline = pipeline
         self._rooms = rooms
         self._profiles = profiles
@@ -280,6 +283,7 @@ class MembershipHandler:
                 " WHERE room_id = ? AND user_id = ?",
                 (room_id, user_id),
             )
+            txn.call_after_commit(lambda: self._user_rooms.invalidate(user_id))
 
     async def update_profile_in_rooms(
         self, user_id: str, displayname: str | None, avatar_url: str | None

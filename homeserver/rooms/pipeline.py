@@ -37,6 +37,7 @@ from homeserver.events.signing import sign_event
 from homeserver.events.validation import InvalidEvent, validate_pdu
 from homeserver.notifier import Notifier
 from homeserver.rooms.room_cache import RoomCache, RoomSnapshot
+from homeserver.rooms.user_rooms import UserRooms
 from homeserver.storage.database import Database, Transaction
 from homeserver.storage.events import EventStore, PersistedEvent
 from homeserver.storage.state import GroupRows, StateStore
@@ -74,8 +75,10 @@ class EventPipeline:
         notifier: Notifier,
         server_name: str,
         signing_key: SigningKey,
+        user_rooms: UserRooms,
     ) -> None:
         self._db = db
+        self._user_rooms = user_rooms
         self._events = events
         self._state = state
         self._rooms = rooms
@@ -424,6 +427,10 @@ class EventPipeline:
                 if current is not None and current.event_id == target.event.event_id:
                     job.snapshot.state[key] = target.event.redacted_copy()
         self._events.cache_persisted(job.item for job in batch)
+        for job in batch:
+            event = job.item.event
+            if event.type == "m.room.member" and event.state_key is not None:
+                self._user_rooms.invalidate(event.state_key)
         self._notifier.notify("events", batch[-1].item.stream_ordering, users)
         for job in batch:
             if not job.future.done():

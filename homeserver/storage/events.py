@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
@@ -22,6 +22,7 @@ from homeserver.storage.database import Database, Row, Transaction
 logger = logging.getLogger(__name__)
 
 _EVENT_CACHE_SIZE = 50_000
+_RECENT_PER_ROOM = 64
 
 
 @dataclass
@@ -56,6 +57,13 @@ class EventStore:
         self._cache: OrderedDict[str, PersistedEvent] = OrderedDict()
         self._nid_to_id: dict[int, str] = {}
         self._room_versions: dict[str, RoomVersion] = {}
+        # The stream position of each room's newest event, for rooms written or read
+        # since start-up.
+        self._room_latest: dict[str, int] = {}
+        # Each room's newest events committed since start-up. A room's deque holds
+        # every event of the room from its first item on, so incremental syncs can
+        # read new events without a query.
+        self._recent: dict[str, deque[PersistedEvent]] = {}
 
     async def max_stream_ordering(self) -> int:
         return await self._db.fetchvalue("SELECT MAX(stream_ordering) FROM events", (), 0)
@@ -113,8 +121,15 @@ class EventStore:
         )
 
     def cache_persisted(self, items: Iterable[PersistedEvent]) -> None:
+        """Remember newly committed events, in stream order."""
         for item in items:
             self._remember(item)
+            room_id = item.event.room_id
+            self._room_latest[room_id] = item.stream_ordering
+            recent = self._recent.get(room_id)
+            if recent is None:
+                recent = self._recent[room_id] = deque(maxlen=_RECENT_PER_ROOM)
+            recent.append(item)
 
     def _remember(self, item: PersistedEvent) -> None:
         event_id = item.event.event_id
@@ -224,6 +239,13 @@ class EventStore:
         limit: int,
     ) -> list[PersistedEvent]:
         """Return up to `limit` of the newest events with after < stream <= upto, oldest first."""
+        recent = self._recent.get(room_id)
+        if recent and recent[0].stream_ordering <= after + 1:
+            # Every event after `after` is in memory.
+            found = [
+                item for item in recent if after < item.stream_ordering <= upto
+            ]
+            return found[-limit:] if limit else []
         rows = await self._db.fetchall(
             f"SELECT {self._COLUMNS} FROM events"
             " WHERE room_id = ? AND stream_ordering > ? AND stream_ordering <= ?"
@@ -292,11 +314,28 @@ class EventStore:
     async def rooms_with_events_since(
         self, room_ids: Iterable[str], since: int, upto: int
     ) -> set[str]:
-        room_list = list(room_ids)
+        """Return the rooms among `room_ids` with an event in (since, upto]."""
         found: set[str] = set()
-        for start in range(0, len(room_list), 500):
-            chunk = room_list[start : start + 500]
+        unknown: list[str] = []
+        for room_id in room_ids:
+            latest = self._room_latest.get(room_id)
+            if latest is None:
+                unknown.append(room_id)
+            elif latest > since and self._has_event_between(room_id, since, upto):
+                found.add(room_id)
+        for start in range(0, len(unknown), 500):
+            chunk = unknown[start : start + 500]
             marks = ",".join("?" * len(chunk))
+            rows = await self._db.fetchall(
+                "SELECT room_id, MAX(stream_ordering) FROM events"
+                f" WHERE room_id IN ({marks}) GROUP BY room_id",
+                chunk,
+            )
+            for room_id, latest in rows:
+                # Another writer may have moved it on while the query ran.
+                self._room_latest[room_id] = max(
+                    latest, self._room_latest.get(room_id, 0)
+                )
             rows = await self._db.fetchall(
                 "SELECT DISTINCT room_id FROM events WHERE stream_ordering > ?"
                 f" AND stream_ordering <= ? AND room_id IN ({marks})",
@@ -304,6 +343,15 @@ class EventStore:
             )
             found.update(row[0] for row in rows)
         return found
+
+    def _has_event_between(self, room_id: str, since: int, upto: int) -> bool:
+        """Check a room whose newest event is after `since` for one in (since, upto]."""
+        recent = self._recent.get(room_id)
+        if recent and recent[0].stream_ordering <= since + 1:
+            return any(since < item.stream_ordering <= upto for item in recent)
+        # Without the events in memory, answer yes: at worst the room shows up in a
+        # sync response with an empty timeline.
+        return True
 
     async def apply_redaction(
         self, txn: Transaction, target: PersistedEvent, redaction: Event
@@ -342,6 +390,8 @@ class EventStore:
 
     def _invalidate_room_after_redaction(self, target: PersistedEvent) -> None:
         room_id = target.event.room_id
+        # The deque may hold the unredacted event; reload the room's events from disk.
+        self._recent.pop(room_id, None)
         stale = [
             event_id
             for event_id, item in self._cache.items()
