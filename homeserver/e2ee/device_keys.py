@@ -60,6 +60,31 @@ class DeviceKeyStore:
     def __init__(self, db: Database, device_lists: DeviceListStream) -> None:
         self._db = db
         self._device_lists = device_lists
+        # One-time key counts and unused fallback types per device, which every /sync
+        # response carries. Dropped whenever a device's keys change; a generation
+        # counter keeps a read that raced with a change out of the cache.
+        self._sync_counts: dict[tuple[str, str], tuple[dict[str, int], list[str]]] = {}
+        self._generation = 0
+
+    def _forget_counts(self, user_id: str, device_id: str) -> None:
+        self._generation += 1
+        self._sync_counts.pop((user_id, device_id), None)
+
+    async def sync_counts(
+        self, user_id: str, device_id: str
+    ) -> tuple[dict[str, int], list[str]]:
+        """Return (one-time key counts, unused fallback key types) of a device."""
+        cached = self._sync_counts.get((user_id, device_id))
+        if cached is not None:
+            return dict(cached[0]), list(cached[1])
+        generation = self._generation
+        counts = await self.one_time_key_counts(user_id, device_id)
+        fallback = await self.unused_fallback_key_types(user_id, device_id)
+        if generation == self._generation:
+            if len(self._sync_counts) > 50_000:
+                self._sync_counts.clear()
+            self._sync_counts[(user_id, device_id)] = (counts, fallback)
+        return dict(counts), list(fallback)
 
     # Upload
 
@@ -73,6 +98,7 @@ class DeviceKeyStore:
         """
         upload = self._parse_upload(user_id, device_id, body)
         async with self._db.transaction("upload_device_keys") as txn:
+            txn.call_after_commit(lambda: self._forget_counts(user_id, device_id))
             if upload.device_keys is not None:
                 signing_key = _ed25519_key(upload.device_keys, device_id)
             else:
@@ -329,6 +355,7 @@ class DeviceKeyStore:
             " ORDER BY key_id LIMIT 1",
             (user_id, device_id, algorithm),
         )
+        txn.call_after_commit(lambda: self._forget_counts(user_id, device_id))
         if row is not None:
             await txn.execute(
                 "DELETE FROM e2e_one_time_keys WHERE user_id = ? AND device_id = ?"
@@ -354,6 +381,7 @@ class DeviceKeyStore:
         self, txn: Transaction, user_id: str, device_id: str
     ) -> None:
         """Remove every key of a deleted device inside the caller's transaction."""
+        txn.call_after_commit(lambda: self._forget_counts(user_id, device_id))
         for table in ("e2e_device_keys", "e2e_one_time_keys", "e2e_fallback_keys"):
             await txn.execute(
                 f"DELETE FROM {table} WHERE user_id = ? AND device_id = ?",

@@ -135,15 +135,12 @@ class E2EE:
         left: list[str] = []
         if since is not None:
             changed, left = await self.device_lists.changes(user_id, since, upto)
+        counts, fallback_types = await self.device_keys.sync_counts(user_id, device_id)
         return {
             "to_device": {"events": batch.events},
             "device_lists": {"changed": changed, "left": left},
-            "device_one_time_keys_count": await self.device_keys.one_time_key_counts(
-                user_id, device_id
-            ),
-            "device_unused_fallback_key_types": (
-                await self.device_keys.unused_fallback_key_types(user_id, device_id)
-            ),
+            "device_one_time_keys_count": counts,
+            "device_unused_fallback_key_types": fallback_types,
             "_to_device_position": batch.position,
         }
 

@@ -44,6 +44,9 @@ class ToDeviceInbox:
         self._db = db
         self._notifier = notifier
         self._server_name = server_name
+        # Per device, the position up to which its inbox is known to be empty. New
+        # messages always get positions above the current one, so this stays true.
+        self._acknowledged: dict[tuple[str, str], int] = {}
 
     async def load_position(self) -> None:
         """Set the notifier's to_device position from the database at start-up."""
@@ -190,6 +193,8 @@ class ToDeviceInbox:
         The batch position is `upto` when every message in the range fits, and the
         position of the last message returned otherwise.
         """
+        if after >= upto:
+            return ToDeviceBatch([], after)
         rows = await self._db.fetchall(
             "SELECT stream_id, sender, type, content FROM device_inbox"
             " WHERE user_id = ? AND device_id = ? AND stream_id > ? AND stream_id <= ?"
@@ -205,19 +210,21 @@ class ToDeviceInbox:
 
     async def acknowledge(self, user_id: str, device_id: str, upto: int) -> None:
         """Delete the messages a device has confirmed by syncing past `upto`."""
+        if self._acknowledged.get((user_id, device_id), -1) >= upto:
+            return
         pending = await self._db.fetchone(
             "SELECT 1 FROM device_inbox"
             " WHERE user_id = ? AND device_id = ? AND stream_id <= ? LIMIT 1",
             (user_id, device_id, upto),
         )
-        if pending is None:
-            return
-        async with self._db.transaction("delete_acknowledged_to_device") as txn:
-            await txn.execute(
-                "DELETE FROM device_inbox"
-                " WHERE user_id = ? AND device_id = ? AND stream_id <= ?",
-                (user_id, device_id, upto),
-            )
+        if pending is not None:
+            async with self._db.transaction("delete_acknowledged_to_device") as txn:
+                await txn.execute(
+                    "DELETE FROM device_inbox"
+                    " WHERE user_id = ? AND device_id = ? AND stream_id <= ?",
+                    (user_id, device_id, upto),
+                )
+        self._acknowledged[(user_id, device_id)] = upto
 
     async def delete_device(
         self, txn: Transaction, user_id: str, device_id: str
