@@ -453,7 +453,7 @@ def install(app: Quart, services_: Any) -> None:
         services_.room_cache,
         services_.notifier,
     )
-    services_.components["rooms"] = RoomService(
+    room_service = RoomService(
         services_.pipeline,
         services_.room_cache,
         services_.events,
@@ -462,4 +462,9 @@ def install(app: Quart, services_: Any) -> None:
         aliases,
         reader,
     )
+    e2ee = services_.components.get("e2ee")
+    if e2ee is not None:
+        # Room encryption, once on, may not be turned off or changed.
+        room_service.state_checks.append(e2ee.check_state_event)
+    services_.components["rooms"] = room_service
     app.register_blueprint(bp)

@@ -48,6 +48,14 @@ def install(app: Quart, services_: Any) -> None:
     tracker = TypingTracker(services_.notifier, joined_users)
     services_.components["typing"] = tracker
 
+    def stop_typing_on_departure(items: list[Any]) -> None:
+        for item in items:
+            event = item.event
+            if event.type == "m.room.member" and event.membership != "join":
+                tracker.stop(event.room_id, event.state_key)
+
+    services_.pipeline.listeners.append(stop_typing_on_departure)
+
     async def stop_timers() -> None:
         tracker.close()
 

@@ -90,6 +90,9 @@ class EventPipeline:
         self._next_stream = 0
         self._next_nid = 0
         self._inflight_txns: dict[tuple[str, str, str], asyncio.Future[str]] = {}
+        # Called with each committed batch, in stream order, before callers are
+        # answered. Listeners must not block.
+        self.listeners: list[Callable[[list[PersistedEvent]], None]] = []
 
     async def start(self) -> None:
         self._next_stream = await self._events.max_stream_ordering() + 1
@@ -431,6 +434,12 @@ class EventPipeline:
             event = job.item.event
             if event.type == "m.room.member" and event.state_key is not None:
                 self._user_rooms.invalidate(event.state_key)
+        items = [job.item for job in batch]
+        for listener in self.listeners:
+            try:
+                listener(items)
+            except Exception:
+                logger.exception("Event listener %r failed", listener)
         self._notifier.notify("events", batch[-1].item.stream_ordering, users)
         for job in batch:
             if not job.future.done():

@@ -65,9 +65,6 @@ def test_redacted_encryption_can_be_set_again() -> None:
     check_state_event(redacted, "m.room.encryption", "", {"algorithm": MEGOLM})
 
 
-# NOTE: the rooms routes do not call `e2ee.check_state_event` yet; strict, so this
-# test fails once they do and the marker must go.
-@pytest.mark.xfail(strict=True, reason="rooms does not call e2ee.check_state_event yet")
 async def test_server_rejects_disabling_encryption(client: RawClient) -> None:
     alice = await client.register("alice")
     created = await client.request(
