@@ -90,6 +90,7 @@ class EventPipeline:
         self._next_stream = 0
         self._next_nid = 0
         self._inflight_txns: dict[tuple[str, str, str], asyncio.Future[str]] = {}
+        self._last_create_ts = 0
         # Called with each committed batch, in stream order, before callers are
         # answered. Listeners must not block.
         self.listeners: list[Callable[[list[PersistedEvent]], None]] = []
@@ -125,11 +126,17 @@ class EventPipeline:
         state_key: str | None,
         redacts: str | None,
     ) -> tuple[Event, dict[tuple[str, str], Event]]:
+        timestamp = int(time.time() * 1000)
+        if snapshot is None:
+            # Since v12 a room's ID is the hash of its create event, so two create
+            # events from one user in the same millisecond would make the same room.
+            timestamp = max(timestamp, self._last_create_ts + 1)
+            self._last_create_ts = timestamp
         pdu: dict[str, Any] = {
             "type": event_type,
             "sender": sender,
             "content": content,
-            "origin_server_ts": int(time.time() * 1000),
+            "origin_server_ts": timestamp,
         }
         if state_key is not None:
             pdu["state_key"] = state_key
@@ -399,26 +406,50 @@ class EventPipeline:
             await self._write_batch(batch)
 
     async def _write_batch(self, batch: list[_Job]) -> None:
+        if await self._try_write(batch) or len(batch) == 1:
+            return
+        # Write the events one by one, so one bad event fails only its own room.
+        failed_rooms: set[str] = set()
+        for job in batch:
+            room_id = job.snapshot.room_id
+            if room_id in failed_rooms:
+                # Its prev_events name an event that was not stored.
+                self._fail([job])
+            elif not await self._try_write([job]):
+                failed_rooms.add(room_id)
+
+    async def _try_write(self, batch: list[_Job]) -> bool:
+        """Persist a batch in one transaction; on failure fail its callers."""
         rows = GroupRows()
         try:
             await self._plan_state(batch, rows)
             async with self._db.transaction("persist_events") as txn:
                 await self._write_rows(txn, batch, rows)
         except Exception:
-            logger.exception(
-                "Failed to persist %d events; dropping their rooms from the cache",
-                len(batch),
-            )
+            logger.exception("Failed to persist a batch of %d events", len(batch))
             self._state.discard(rows)
-            for job in batch:
-                self._rooms.drop(job.snapshot.room_id)
-                if not job.future.done():
-                    job.future.set_exception(
-                        MatrixError(500, "M_UNKNOWN", "Failed to store the event")
-                    )
-                    job.future.exception()
-            return
+            if len(batch) == 1:
+                self._fail(batch)
+            return False
+        self._finish(batch)
+        return True
 
+    def _fail(self, jobs: list[_Job]) -> None:
+        for job in jobs:
+            logger.error(
+                "Dropping event %s in %s; reloading the room from the database",
+                job.item.event.event_id,
+                job.snapshot.room_id,
+            )
+            self._rooms.drop(job.snapshot.room_id)
+            if not job.future.done():
+                job.future.set_exception(
+                    MatrixError(500, "M_UNKNOWN", "Failed to store the event")
+                )
+                job.future.exception()
+
+    def _finish(self, batch: list[_Job]) -> None:
+        """Update caches, notify and answer the callers of a committed batch."""
         users: set[str] = set()
         for job in batch:
             job.snapshot.state_group = job.item.state_group_after
