@@ -14,6 +14,7 @@ from quart import Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from homeserver.auth import Requester
+from homeserver.client_json import parse_client_json
 from homeserver.errors import BadJSON, MissingParam, MissingToken, NotJSON, TooLarge
 
 T = TypeVar("T")
@@ -35,8 +36,9 @@ def json_response(body: Any, status: int = 200, headers: dict | None = None) -> 
 async def read_json_body(*, allow_empty: bool = False) -> dict[str, Any]:
     """Parse the request body as a JSON object.
 
-    Raises `NotJSON` for a body that is not JSON, `BadJSON` for JSON that is not an object and
-    `TooLarge` past the configured body size.
+    Raises `NotJSON` for a body that is not JSON, `BadJSON` for JSON that is not an
+    object or that `parse_client_json` rejects, and `TooLarge` past the configured body
+    size.
     """
     limit = services().config.max_request_body_size
     length = request.content_length
@@ -55,17 +57,10 @@ async def read_json_body(*, allow_empty: bool = False) -> dict[str, Any]:
         if allow_empty:
             return {}
         raise NotJSON("Request body is empty; expected a JSON object")
-    try:
-        body = json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise NotJSON(f"Request body is not valid JSON: {exc}") from exc
+    body = parse_client_json(raw)
     if not isinstance(body, dict):
         raise BadJSON("Request body must be a JSON object")
     return body
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
 
 
 def access_token_from_request() -> str | None:

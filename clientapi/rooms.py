@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from quart import Blueprint, Quart, request
@@ -16,7 +15,8 @@ from clientapi.common import (
     services,
 )
 from homeserver.auth import Requester
-from homeserver.errors import BadJSON, Forbidden, InvalidParam, NotFound, NotJSON
+from homeserver.client_json import parse_client_json
+from homeserver.errors import BadJSON, Forbidden, InvalidParam, NotFound
 from homeserver.filters import RoomEventFilter
 from homeserver.identifiers import is_valid_user_id
 from homeserver.rooms.aliases import AliasDirectory
@@ -288,10 +288,7 @@ def _room_event_filter() -> tuple[Any, bool]:
     raw = request.args.get("filter")
     if not raw:
         return None, False
-    try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise NotJSON(f"filter is not valid JSON: {exc}") from exc
+    data = parse_client_json(raw, "filter")
     if not isinstance(data, dict):
         raise BadJSON("filter must be a JSON object")
     room_filter = RoomEventFilter.parse(data)

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from homeserver.errors import BadJSON, NotFound, NotJSON
+from homeserver.client_json import parse_client_json
+from homeserver.errors import BadJSON, NotFound
 from homeserver.events.event import Event
 from homeserver.storage.database import Database
 
@@ -311,11 +312,7 @@ def project_fields(event: Mapping[str, Any], paths: Iterable[str]) -> dict[str, 
 
 def parse_filter_json(text: str) -> Filter:
     """Parse and validate a filter passed inline as JSON text."""
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise NotJSON(f"Filter is not valid JSON: {exc}") from exc
-    return Filter.parse(data)
+    return Filter.parse(parse_client_json(text, "Filter"))
 
 
 class FilterStore:

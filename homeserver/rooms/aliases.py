@@ -219,7 +219,7 @@ def _decode_since(since: str | None) -> int:
     try:
         padded = since + "=" * (-len(since) % 4)
         offset = json.loads(base64.urlsafe_b64decode(padded))["offset"]
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise InvalidParam(f"Invalid pagination token {since!r}") from exc
     if not isinstance(offset, int) or offset < 0:
         raise InvalidParam(f"Invalid pagination token {since!r}")
