@@ -276,22 +276,24 @@ class EventPipeline:
         if inflight is not None:
             event_id = await asyncio.shield(inflight)
             return await self._existing_event(event_id)
-        existing = await self._db.fetchvalue(
-            "SELECT event_id FROM event_txn_ids"
-            " WHERE user_id = ? AND device_id = ? AND txn_id = ?",
-            key,
-        )
-        if existing is not None:
-            return await self._existing_event(existing)
-
+        # Register the marker before the first await, so a duplicate that arrives
+        # while the lookup below runs waits for this request instead of sending.
         marker: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._inflight_txns[key] = marker
         try:
-            job = await self._prepare(
-                room_id, sender, event_type, content, state_key, device_id, txn_id,
-                redacts, precheck, extra_writes, unsigned, None,
+            existing = await self._db.fetchvalue(
+                "SELECT event_id FROM event_txn_ids"
+                " WHERE user_id = ? AND device_id = ? AND txn_id = ?",
+                key,
             )
-            item = await job.future
+            if existing is not None:
+                item = await self._existing_event(existing)
+            else:
+                job = await self._prepare(
+                    room_id, sender, event_type, content, state_key, device_id,
+                    txn_id, redacts, precheck, extra_writes, unsigned, None,
+                )
+                item = await job.future
             marker.set_result(item.event.event_id)
             return item
         except BaseException as exc:
