@@ -31,6 +31,10 @@ STREAMS = (
     "device_lists",
 )
 
+# Positions are stored in SQLite INTEGER columns, which hold signed 64-bit values, so
+# a larger position in a token cannot have come from this server.
+MAX_POSITION = 2**63 - 1
+
 
 @dataclass(frozen=True)
 class StreamToken:
@@ -59,7 +63,7 @@ class StreamToken:
             values = [int(part) for part in parts]
         except ValueError as exc:
             raise InvalidParam(f"Invalid sync token {text!r}") from exc
-        if any(value < 0 for value in values):
+        if any(not 0 <= value <= MAX_POSITION for value in values):
             raise InvalidParam(f"Invalid sync token {text!r}")
         # Tokens written before a stream existed simply lack its position.
         return cls(**dict(zip(STREAMS, values)))

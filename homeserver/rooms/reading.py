@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from homeserver.errors import Forbidden, InvalidParam, NotFound
 from homeserver.events.event import Event
-from homeserver.notifier import Notifier, StreamToken
+from homeserver.notifier import MAX_POSITION, Notifier, StreamToken
 from homeserver.rooms.room_cache import RoomCache
 from homeserver.rooms.serialize import client_event
 from homeserver.rooms.visibility import VisibilityFilter
@@ -166,9 +166,12 @@ class RoomReader:
         if token.startswith("t"):
             depth, _, stream = token[1:].partition("_")
             try:
-                return TopologicalToken(int(depth), int(stream))
+                values = (int(depth), int(stream))
             except ValueError as exc:
                 raise InvalidParam(f"Invalid pagination token {token!r}") from exc
+            if any(abs(value) > MAX_POSITION for value in values):
+                raise InvalidParam(f"Invalid pagination token {token!r}")
+            return TopologicalToken(*values)
         position = StreamToken.parse(token).events
         item = await self._events.last_event_at_or_before(room_id, position)
         if item is None:
