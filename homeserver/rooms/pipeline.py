@@ -497,7 +497,7 @@ class EventPipeline:
                 )
                 full_state[key_id] = item.nid
                 group_after = await self._state.plan_group(
-                    room_id, group_before, {key_id: item.nid}, full_state, rows
+                    group_before, {key_id: item.nid}, full_state, rows
                 )
                 room_groups[room_id] = group_after
             item.state_group_before = group_before

@@ -105,7 +105,7 @@ class EventStore:
                     event.sender,
                     event.origin_server_ts,
                     encode_canonical_json(event.pdu).decode("utf-8"),
-                    json.dumps(item.unsigned) if item.unsigned else None,
+                    _stored_unsigned(item.unsigned),
                     item.state_group_before,
                     item.state_group_after,
                     item.sender_device,
@@ -189,11 +189,8 @@ class EventStore:
             rows = await self._db.fetchall(
                 f"SELECT {self._COLUMNS} FROM events WHERE event_id IN ({marks})", chunk
             )
-            for row in rows:
-                item = await self._row_to_item(row)
-                if item is not None:
-                    self._remember(item)
-                    result[item.event.event_id] = item
+            for item in await self._load_rows(rows):
+                result[item.event.event_id] = item
         return result
 
     async def get_by_nids(self, nids: Iterable[int]) -> dict[int, PersistedEvent]:
@@ -212,11 +209,8 @@ class EventStore:
             rows = await self._db.fetchall(
                 f"SELECT {self._COLUMNS} FROM events WHERE nid IN ({marks})", chunk
             )
-            for row in rows:
-                item = await self._row_to_item(row)
-                if item is not None:
-                    self._remember(item)
-                    result[item.nid] = item
+            for item in await self._load_rows(rows):
+                result[item.nid] = item
         return result
 
     async def get_ref(self, event_id: str) -> EventRef | None:
@@ -255,16 +249,38 @@ class EventStore:
         return await self._rows_to_items(reversed(rows))
 
     async def _rows_to_items(self, rows: Iterable[Row]) -> list[PersistedEvent]:
+        """Turn rows into events in the same order, preferring cached copies."""
+        rows = list(rows)
+        loaded = {
+            item.event.event_id: item
+            for item in await self._load_rows(
+                row for row in rows if row["event_id"] not in self._cache
+            )
+        }
         items = []
         for row in rows:
-            cached = self._cache.get(row["event_id"])
-            if cached is not None:
-                items.append(cached)
-                continue
-            item = await self._row_to_item(row)
+            item = self._cache.get(row["event_id"]) or loaded.get(row["event_id"])
             if item is not None:
-                self._remember(item)
                 items.append(item)
+        return items
+
+    async def _load_rows(self, rows: Iterable[Row]) -> list[PersistedEvent]:
+        """Build events from rows, restore their `prev_content` and cache them."""
+        items = [item for row in rows if (item := await self._row_to_item(row))]
+        replaced_ids = [
+            item.unsigned["replaces_state"]
+            for item in items
+            if "replaces_state" in item.unsigned
+        ]
+        if replaced_ids:
+            replaced = await self.get_many(replaced_ids)
+            for item in items:
+                previous = replaced.get(item.unsigned.get("replaces_state", ""))
+                if previous is not None:
+                    item.unsigned["prev_content"] = previous.event.content
+                    item.unsigned["prev_sender"] = previous.event.sender
+        for item in items:
+            self._remember(item)
         return items
 
     async def paginate(
@@ -374,17 +390,10 @@ class EventStore:
             "UPDATE events SET json = ?, unsigned = ?, redacted_by = ? WHERE nid = ?",
             (
                 encode_canonical_json(pruned.pdu).decode("utf-8"),
-                json.dumps(unsigned),
+                _stored_unsigned(unsigned),
                 redaction.event_id,
                 target.nid,
             ),
-        )
-        # Drop prev_content copies of the redacted content held by later state events.
-        await txn.execute(
-            "UPDATE events SET unsigned = json_remove(unsigned, '$.prev_content')"
-            " WHERE room_id = ? AND unsigned IS NOT NULL"
-            " AND json_extract(unsigned, '$.replaces_state') = ?",
-            (target.event.room_id, target.event.event_id),
         )
         txn.call_after_commit(lambda: self._invalidate_room_after_redaction(target))
 
@@ -403,3 +412,13 @@ class EventStore:
         ]
         for event_id in stale:
             self.invalidate(event_id)
+
+
+# Unsigned keys that are rebuilt on load instead of stored: `prev_content` and
+# `prev_sender` copy the replaced state event, found through `replaces_state`.
+_DERIVED_UNSIGNED = ("prev_content", "prev_sender")
+
+
+def _stored_unsigned(unsigned: dict[str, Any]) -> str | None:
+    stored = {k: v for k, v in unsigned.items() if k not in _DERIVED_UNSIGNED}
+    return json.dumps(stored, separators=(",", ":")) if stored else None

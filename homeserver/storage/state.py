@@ -33,7 +33,7 @@ class GroupRows:
     """State rows planned for one transaction."""
 
     keys: list[tuple[int, str, str]] = field(default_factory=list)
-    groups: list[tuple[int, str, int | None, int]] = field(default_factory=list)
+    groups: list[tuple[int, int | None, int]] = field(default_factory=list)
     entries: list[tuple[int, int, int | None]] = field(default_factory=list)
     group_ids: list[int] = field(default_factory=list)
 
@@ -94,7 +94,6 @@ class StateStore:
 
     async def plan_group(
         self,
-        room_id: str,
         prev_group: int | None,
         delta: Mapping[int, int | None],
         full_state: NidStateMap,
@@ -112,11 +111,11 @@ class StateStore:
         group_id = self._next_group_id
         self._next_group_id += 1
         if prev_group is None or chain_length >= SNAPSHOT_INTERVAL:
-            rows.groups.append((group_id, room_id, None, 0))
+            rows.groups.append((group_id, None, 0))
             rows.entries.extend((group_id, k, v) for k, v in full_state.items())
             chain_length = 0
         else:
-            rows.groups.append((group_id, room_id, prev_group, chain_length))
+            rows.groups.append((group_id, prev_group, chain_length))
             rows.entries.extend((group_id, k, v) for k, v in delta.items())
         rows.group_ids.append(group_id)
         self._chain_lengths[group_id] = chain_length
@@ -132,8 +131,8 @@ class StateStore:
             )
         if rows.groups:
             await txn.executemany(
-                "INSERT INTO state_groups (id, room_id, prev_group, chain_length)"
-                " VALUES (?, ?, ?, ?)",
+                "INSERT INTO state_groups (id, prev_group, chain_length)"
+                " VALUES (?, ?, ?)",
                 rows.groups,
             )
         if rows.entries:

@@ -83,7 +83,6 @@ CREATE TABLE state_keys (
 -- stores only its differences from that group; one without stores every entry.
 CREATE TABLE state_groups (
     id INTEGER PRIMARY KEY,
-    room_id TEXT NOT NULL,
     prev_group INTEGER,
     chain_length INTEGER NOT NULL
 );
