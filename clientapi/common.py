@@ -6,16 +6,24 @@ shape the response.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
 
 from quart import Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from homeserver.auth import Requester
 from homeserver.client_json import parse_client_json
-from homeserver.errors import BadJSON, MissingParam, MissingToken, NotJSON, TooLarge
+from homeserver.errors import (
+    BadJSON,
+    MissingParam,
+    MissingToken,
+    NotJSON,
+    RequestTimeout,
+    TooLarge,
+)
 
 T = TypeVar("T")
 
@@ -45,13 +53,10 @@ async def read_json_body(*, allow_empty: bool = False) -> dict[str, Any]:
     if length is not None and length > limit:
         raise TooLarge(f"Request body is larger than {limit} bytes")
     chunks = bytearray()
-    try:
-        async for chunk in request.body:
-            chunks.extend(chunk)
-            if len(chunks) > limit:
-                raise TooLarge(f"Request body is larger than {limit} bytes")
-    except RequestEntityTooLarge as exc:
-        raise TooLarge(f"Request body is larger than {limit} bytes") from exc
+    async for chunk in body_chunks():
+        chunks.extend(chunk)
+        if len(chunks) > limit:
+            raise TooLarge(f"Request body is larger than {limit} bytes")
     raw = bytes(chunks)
     if not raw:
         if allow_empty:
@@ -61,6 +66,30 @@ async def read_json_body(*, allow_empty: bool = False) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise BadJSON("Request body must be a JSON object")
     return body
+
+
+async def body_chunks() -> AsyncIterator[bytes]:
+    """Yield the request body as it arrives.
+
+    Raises `RequestTimeout` when no data arrives for `request_body_timeout_seconds`,
+    so a client that announces a body and never sends it cannot hold the request open,
+    and `TooLarge` past the app's overall body cap.
+    """
+    timeout = services().config.request_body_timeout_seconds
+    chunks = request.body.__aiter__()
+    while True:
+        try:
+            async with asyncio.timeout(timeout):
+                chunk = await chunks.__anext__()
+        except StopAsyncIteration:
+            return
+        except TimeoutError as exc:
+            raise RequestTimeout(
+                f"No request body data arrived for {timeout:g} seconds"
+            ) from exc
+        except RequestEntityTooLarge as exc:
+            raise TooLarge("Request body is too large") from exc
+        yield chunk
 
 
 def access_token_from_request() -> str | None:

@@ -12,9 +12,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from quart import Blueprint, Quart, request
-from werkzeug.exceptions import RequestEntityTooLarge
 
-from clientapi.common import authenticated, json_response, services
+from clientapi.common import authenticated, body_chunks, json_response, services
 from homeserver.auth import Requester
 from homeserver.errors import InvalidParam, TooLarge
 from homeserver.media.http_headers import MAX_FILENAME_LENGTH, normalise_content_type
@@ -42,11 +41,8 @@ def check_declared_length(limit: int) -> None:
 
 async def request_body_chunks() -> AsyncIterator[bytes]:
     """Yield the request body as it arrives, without buffering all of it."""
-    try:
-        async for chunk in request.body:
-            yield chunk
-    except RequestEntityTooLarge as exc:
-        raise TooLarge("Request body is too large") from exc
+    async for chunk in body_chunks():
+        yield chunk
 
 
 def upload_filename() -> str | None:

@@ -90,6 +90,7 @@ class Config:
     rate_limits: RateLimitConfig
     media: MediaConfig
     max_request_body_size: int = 1024 * 1024
+    request_body_timeout_seconds: float = 60.0
     default_room_version: str = "12"
     presence_enabled: bool = True
     log_level: str = "INFO"
@@ -352,6 +353,9 @@ def parse_config(data: Any, config_dir: str = ".") -> Config:
         rate_limits=rate_limits,
         media=media,
         max_request_body_size=_positive(root, "max_request_body_size", 1024 * 1024),
+        request_body_timeout_seconds=float(
+            _positive(root, "request_body_timeout_seconds", 60, (int, float))
+        ),
         default_room_version=default_room_version,
         presence_enabled=root.get("presence_enabled", bool, True),
         log_level=log_level,

@@ -18,6 +18,7 @@ into `{"errcode": ..., "error": ...}` with its status. The tree:
     ├── TooLarge           413 M_TOO_LARGE
     ├── LimitExceeded      429 M_LIMIT_EXCEEDED (with retry_after_ms)
     ├── UnsupportedRoomVersion 400 M_UNSUPPORTED_ROOM_VERSION
+    ├── RequestTimeout     408 M_UNKNOWN (the request body stopped arriving)
     ├── RoomInUse          400 M_ROOM_IN_USE
     └── InteractiveAuthRequired 401, body is the user-interactive auth flow state
 
@@ -105,6 +106,13 @@ class UnsupportedRoomVersion(_simple(400, "M_UNSUPPORTED_ROOM_VERSION")):  # typ
 
 class RoomInUse(_simple(400, "M_ROOM_IN_USE")):  # type: ignore[misc]
     pass
+
+
+class RequestTimeout(MatrixError):
+    """408: the client stopped sending its request body."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(408, "M_UNKNOWN", message)
 
 
 class UnknownToken(MatrixError):
