@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 
 from federation.keys import load_or_create_signing_key
 from homeserver.auth import TokenStore
-from homeserver.config import Config
+from homeserver.config import Config, ConfigError
 from homeserver.errors import MatrixError, TooLarge, Unrecognized
 from homeserver.notifier import Notifier
 from homeserver.ratelimit import RateLimiter
@@ -112,11 +112,30 @@ def _install_features(app: Quart, services: Services) -> None:
     register_client_api(app, services)
 
 
+async def _record_server_name(db: Database, server_name: str) -> None:
+    """Store the server name on first start; refuse a database of another name."""
+    stored = await db.fetchvalue(
+        "SELECT value FROM server_settings WHERE name = 'server_name'"
+    )
+    if stored is None:
+        async with db.transaction("record_server_name") as txn:
+            await txn.execute(
+                "INSERT INTO server_settings (name, value) VALUES ('server_name', ?)",
+                (server_name,),
+            )
+    elif stored != server_name:
+        raise ConfigError(
+            f"server_name: the database belongs to {stored!r}, not {server_name!r};"
+            " user and room IDs contain the server name, so it cannot change"
+        )
+
+
 def create_app(config: Config) -> Quart:
     """Build the Quart application for `config`; the database opens at startup."""
     import os
 
-    os.makedirs(config.data_dir, exist_ok=True)
+    # The database and media hold private messages: readable by the server's user only.
+    os.makedirs(config.data_dir, mode=0o700, exist_ok=True)
     app = Quart("homeserver")
     # Bodies are read in chunks by the routes, which enforce their own limits; this cap
     # only bounds what Quart buffers for a route that does not read its body.
@@ -136,6 +155,7 @@ def create_app(config: Config) -> Quart:
     @app.before_serving
     async def open_services() -> None:
         await services.db.open()
+        await _record_server_name(services.db, config.server_name)
         await services.state.load_keys()
         await services.state.load_counters()
         await services.pipeline.start()

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -42,6 +43,21 @@ def _configure_logging(level: str) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     config_path = Path(args.config)
+    generation_flags = [
+        flag
+        for flag, value in (
+            ("--server-name", args.server_name),
+            ("--port", args.port),
+            ("--open-registration", args.open_registration or None),
+        )
+        if value is not None
+    ]
+    if config_path.exists() and generation_flags:
+        print(
+            f"Ignoring {', '.join(generation_flags)}: these options are used only"
+            f" when generating a config, and {config_path} exists; edit it instead",
+            file=sys.stderr,
+        )
     if not config_path.exists():
         if not args.generate_if_missing:
             print(
@@ -50,18 +66,50 @@ def _run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 1
+        server_name = args.server_name or "localhost"
         config_path.write_text(
-            generate_config_text(args.server_name, args.port, args.open_registration)
+            generate_config_text(server_name, args.port or 8008, args.open_registration)
         )
         os.chmod(config_path, 0o600)
-        print(f"Generated {config_path} for server name {args.server_name}")
+        print(f"Generated {config_path} for server name {server_name}")
     try:
         config = load_config(str(config_path))
     except ConfigError as exc:
         print(f"Invalid configuration: {exc}", file=sys.stderr)
         return 1
     _configure_logging(config.log_level)
+    from homeserver.storage.database import stored_server_name
+
+    stored = stored_server_name(config.database_path)
+    if stored is not None and stored != config.server_name:
+        print(
+            f"Invalid configuration: server_name is {config.server_name!r} but the"
+            f" database {config.database_path} belongs to {stored!r}; the server name"
+            " cannot change once users exist",
+            file=sys.stderr,
+        )
+        return 1
+    problem = _check_ports_free(config)
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return 1
     return asyncio.run(_serve(config))
+
+
+def _check_ports_free(config) -> str | None:
+    """Return an error message if a listener's address cannot be bound."""
+    for listener in config.listeners:
+        family = socket.AF_INET6 if ":" in listener.host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((listener.host, listener.port))
+            except OSError as exc:
+                return (
+                    f"Cannot listen on {listener.host}:{listener.port}: {exc.strerror};"
+                    " is another server running there?"
+                )
+    return None
 
 
 async def _serve(config) -> int:
@@ -112,8 +160,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="path of the YAML config file (default: %(default)s)",
     )
     commands = parser.add_subparsers(dest="command", required=True)
+    # `-c` is accepted after the subcommand too, as in `homeserver run -c FILE`.
+    config_option = argparse.ArgumentParser(add_help=False)
+    config_option.add_argument(
+        "-c", "--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
 
-    generate = commands.add_parser("generate-config", help="write a new config file")
+    generate = commands.add_parser(
+        "generate-config", help="write a new config file", parents=[config_option]
+    )
     generate.add_argument("--server-name", default="localhost")
     generate.add_argument("--port", type=int, default=8008)
     generate.add_argument(
@@ -124,19 +179,30 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--force", action="store_true", help="overwrite the file")
     generate.set_defaults(handler=_generate_config)
 
-    run = commands.add_parser("run", help="start the server")
+    run = commands.add_parser("run", help="start the server", parents=[config_option])
     run.add_argument(
         "--generate-if-missing",
         action="store_true",
         help="write a config (and signing key on start) if the file does not exist",
     )
-    run.add_argument("--server-name", default="localhost")
-    run.add_argument("--port", type=int, default=8008)
-    run.add_argument("--open-registration", action="store_true")
+    run.add_argument(
+        "--server-name",
+        help="server name of a generated config (default: localhost)",
+    )
+    run.add_argument(
+        "--port", type=int, help="listener port of a generated config (default: 8008)"
+    )
+    run.add_argument(
+        "--open-registration",
+        action="store_true",
+        help="let anyone register, in a generated config",
+    )
     run.set_defaults(handler=_run)
 
     register = commands.add_parser(
-        "register-user", help="create a user through the running server's admin API"
+        "register-user",
+        help="create a user through the running server's admin API",
+        parents=[config_option],
     )
     register.add_argument("username", help="localpart or full user ID")
     register.add_argument("--password", help="password (prompted when omitted)")

@@ -375,11 +375,26 @@ def _resolve(base: str, path: str) -> str:
     return str(Path(base, os.path.expanduser(path)).resolve())
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that rejects a key given twice in one mapping."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise ConfigError(
+                    f"{key}: given twice (line {key_node.start_mark.line + 1})"
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
 def load_config(path: str) -> Config:
     """Read and validate the YAML file at `path`."""
     try:
         with open(path, encoding="utf-8") as file:
-            data = yaml.safe_load(file)
+            data = yaml.load(file, Loader=_UniqueKeyLoader)  # noqa: S506
     except FileNotFoundError as exc:
         raise ConfigError(f"config file not found: {path}") from exc
     except yaml.YAMLError as exc:
@@ -394,7 +409,7 @@ def generate_config_text(
     return (
         "# Generated configuration. Every option is described in config.sample.yaml.\n"
         f"server_name: {server_name}\n"
-        f"public_baseurl: http://{server_name}:{port}/\n"
+        "# public_baseurl defaults to http://<server_name>:<first listener port>/\n"
         "listeners:\n"
         f"  - host: 127.0.0.1\n    port: {port}\n"
         "data_dir: data\n"

@@ -96,7 +96,14 @@ def register_user_command(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(str(exc), file=sys.stderr)
         return 1
-    password = args.password if args.password is not None else _prompt_password()
+    if args.password is not None:
+        password = args.password
+    else:
+        try:
+            password = _prompt_password()
+        except (EOFError, KeyboardInterrupt):
+            print("\nNo password entered; no user was created", file=sys.stderr)
+            return 1
     base_url = (args.url or default_url(config)).rstrip("/")
 
     try:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import os
 import sqlite3
 import time
 from contextlib import asynccontextmanager
@@ -181,6 +182,23 @@ class Database:
         if row is None or row[0] is None:
             return default
         return row[0]
+
+
+def stored_server_name(path: str) -> str | None:
+    """Return the server name a database was created for, or None if not recorded."""
+    if not os.path.exists(path):
+        return None
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        row = connection.execute(
+            "SELECT value FROM server_settings WHERE name = 'server_name'"
+        ).fetchone()
+    except sqlite3.OperationalError:
+        # A database from before the settings table existed.
+        return None
+    finally:
+        connection.close()
+    return row[0] if row else None
 
 
 def _load_migrations() -> list[tuple[int, str, str]]:

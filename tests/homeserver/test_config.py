@@ -99,3 +99,58 @@ def test_run_fails_with_key_in_message(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "listeners[0].port" in result.stderr
+
+
+def test_duplicate_key_is_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "dup.yaml"
+    path.write_text("server_name: one.example\nserver_name: two.example\n")
+    with pytest.raises(ConfigError) as raised:
+        load_config(str(path))
+    assert "server_name" in str(raised.value)
+    assert "twice" in str(raised.value)
+
+
+def _run_cli(args: list[str], cwd: Path) -> "subprocess.CompletedProcess[str]":
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "homeserver.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+    )
+
+
+def test_run_refuses_changed_server_name(tmp_path: Path) -> None:
+    import sqlite3
+
+    data = tmp_path / "data"
+    data.mkdir()
+    database = sqlite3.connect(data / "homeserver.db")
+    database.execute("CREATE TABLE server_settings (name TEXT PRIMARY KEY, value TEXT)")
+    database.execute("INSERT INTO server_settings VALUES ('server_name', 'old.example')")
+    database.commit()
+    database.close()
+    (tmp_path / "homeserver.yaml").write_text(
+        "server_name: new.example\nlisteners:\n  - port: 0\n"
+    )
+    result = _run_cli(["run", "-c", "homeserver.yaml"], tmp_path)
+    assert result.returncode == 1
+    assert "old.example" in result.stderr
+
+
+def test_run_reports_port_in_use(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        (tmp_path / "homeserver.yaml").write_text(
+            f"server_name: localhost\nlisteners:\n  - port: {port}\n"
+        )
+        result = _run_cli(["-c", "homeserver.yaml", "run"], tmp_path)
+    assert result.returncode == 1
+    assert f"127.0.0.1:{port}" in result.stderr
