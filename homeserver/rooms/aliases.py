@@ -66,8 +66,8 @@ class AliasDirectory:
                 "SELECT 1 FROM room_aliases WHERE room_alias = ?", (alias,)
             )
             if existing is not None:
-                # The directory API answers 409 here; createRoom checks the alias
-                # first and answers M_ROOM_IN_USE itself.
+                # The directory API returns 409 here; createRoom checks the alias
+                # first and returns M_ROOM_IN_USE itself.
                 raise MatrixError(409, "M_UNKNOWN", f"Room alias {alias} already exists")
             await txn.execute(
                 "INSERT INTO room_aliases (room_alias, room_id, creator) VALUES (?, ?, ?)",
@@ -140,7 +140,7 @@ class AliasDirectory:
     async def public_rooms(
         self, limit: int | None, since: str | None, search_term: str | None
     ) -> dict[str, Any]:
-        """One page of the public room directory, largest rooms first."""
+        """Return one page of the public room directory, largest rooms first."""
         rows = await self._db.fetchall(
             "SELECT room_id FROM rooms WHERE is_public = 1 ORDER BY room_id"
         )

@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 
 class ProfileSource:
-    """Where membership events take the user's display name and avatar from."""
+    """The source of the display name and avatar in membership events."""
 
     async def get_profile(self, user_id: str) -> tuple[str | None, str | None]:
         raise NotImplementedError
@@ -44,7 +44,7 @@ class DatabaseProfiles(ProfileSource):
 
 
 def invite_room_state(snapshot: RoomSnapshot, inviter: str) -> list[dict[str, Any]]:
-    """The stripped state an invitee receives: the recommended types and the inviter."""
+    """Return the stripped state for an invitee: the recommended types and the inviter."""
     stripped = [
         strip_event(event)
         for key in STRIPPED_STATE_TYPES

@@ -9,11 +9,11 @@ Every new event goes through the same steps:
 4. Hand it to the writer, which commits queued events in batches ("group commit"): the
    event row, its state group (a delta for state events), current state, memberships and
    any extra rows of the caller all go into one transaction.
-5. After the commit, wake the syncs of the users who can see the event, then answer.
+5. After the commit, wake the syncs of the users who can see the event, then return.
 
-A caller is answered only after its event has committed. If a batch fails to commit, every
-room it touched is dropped from the cache and reloaded from the database, and the callers
-get the error.
+A caller gets its event only after the event has committed. If a batch fails to commit,
+its events are retried one at a time; an event that still fails gets its caller an error,
+and its room is reloaded from the database.
 """
 
 from __future__ import annotations
@@ -91,8 +91,8 @@ class EventPipeline:
         self._next_nid = 0
         self._inflight_txns: dict[tuple[str, str, str], asyncio.Future[str]] = {}
         self._last_create_ts = 0
-        # Called with each committed batch, in stream order, before callers are
-        # answered. Listeners must not block.
+        # Called with each committed batch, in stream order, before the callers'
+        # requests complete. Listeners must not block.
         self.listeners: list[Callable[[list[PersistedEvent]], None]] = []
 
     async def start(self) -> None:
@@ -451,7 +451,7 @@ class EventPipeline:
                 job.future.exception()
 
     def _finish(self, batch: list[_Job]) -> None:
-        """Update caches, notify and answer the callers of a committed batch."""
+        """Update caches, notify, and resolve the callers of a committed batch."""
         users: set[str] = set()
         for job in batch:
             job.snapshot.state_group = job.item.state_group_after

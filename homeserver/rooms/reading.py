@@ -104,7 +104,7 @@ class RoomReader:
         )
 
     async def state_for_user(self, user_id: str, room_id: str) -> dict[StateKey, Event]:
-        """The state a user may read: current if joined, at their departure if left."""
+        """Return the state a user may read: current if joined, at departure if left."""
         snapshot = await self._rooms.get(room_id)
         if snapshot is None:
             raise Forbidden(f"You are not in room {room_id}")
@@ -132,7 +132,7 @@ class RoomReader:
         }
 
     async def _stream_limit(self, user_id: str, room_id: str) -> int:
-        """The newest stream position the user may read in the room."""
+        """Return the newest stream position the user may read in the room."""
         membership = await self.membership(user_id, room_id)
         current = self._notifier.position("events")
         if membership is None:
@@ -190,7 +190,7 @@ class RoomReader:
         matches: EventPredicate | None,
         lazy_load_members: bool,
     ) -> dict[str, Any]:
-        """One page of `/messages`."""
+        """Return one page of `/messages`."""
         await self._require_room(room_id)
         max_stream = await self._stream_limit(user_id, room_id)
         backwards = direction == "b"

@@ -41,7 +41,7 @@ class PersistedEvent:
 
 @dataclass(frozen=True)
 class EventRef:
-    """Where an event sits: its ID, nid, stream position and depth."""
+    """The position of an event: its ID, nid, stream position and depth."""
 
     event_id: str
     nid: int
@@ -365,7 +365,7 @@ class EventStore:
         recent = self._recent.get(room_id)
         if recent and recent[0].stream_ordering <= since + 1:
             return any(since < item.stream_ordering <= upto for item in recent)
-        # Without the events in memory, answer yes: at worst the room shows up in a
+        # Without the events in memory, return True: at worst the room shows up in a
         # sync response with an empty timeline.
         return True
 
