@@ -111,8 +111,11 @@ def install(app: Quart, services_: Any) -> None:
     e2ee = E2EE(services_.db, services_.notifier, services_.config.server_name)
     services_.components["e2ee"] = e2ee
 
+    services_.pipeline.listeners.append(e2ee.device_lists.note_events)
+
     async def start_e2ee() -> None:
         await e2ee.start()
+        e2ee.device_lists.start_tracking(services_.notifier.position("events"))
         accounts = services_.components.get("accounts")
         if accounts is None or not hasattr(accounts, "device_deleted_hooks"):
             logger.warning(

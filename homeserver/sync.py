@@ -70,9 +70,15 @@ class SyncHandler:
         # The Services object: account_data, receipts, typing, presence and e2ee are
         # optional components, fetched with getattr so sync works without them.
         self._features = features
+        self._feature_cache: dict[str, Any] = {}
 
     def _feature(self, name: str) -> Any:
-        return getattr(self._features, name, None)
+        try:
+            return self._feature_cache[name]
+        except KeyError:
+            # Features are all installed before the first request.
+            feature = self._feature_cache[name] = getattr(self._features, name, None)
+            return feature
 
     async def sync(self, request: SyncRequest) -> dict[str, Any]:
         presence = self._feature("presence")

@@ -10,9 +10,12 @@ the other user is reported as left.
 
 from __future__ import annotations
 
+import bisect
+
 import logging
 import time
 from collections.abc import Iterable
+from typing import Any
 
 from homeserver.notifier import Notifier, StreamToken
 from homeserver.storage.database import Database, Transaction
@@ -27,12 +30,42 @@ _SHARING_USERS_SQL = (
 )
 
 
+_MAX_TRACKED_POSITIONS = 100_000
+
+
 class DeviceListStream:
     """Records device-list changes and computes `changed`/`left` for a user."""
 
     def __init__(self, db: Database, notifier: Notifier) -> None:
         self._db = db
         self._notifier = notifier
+        # Stream positions of the membership events committed since start-up, so
+        # that a sync over a range without any can skip the membership query.
+        self._member_positions: list[int] = []
+        self._tracked_after: int | None = None
+
+    def start_tracking(self, events_position: int) -> None:
+        """Start recording membership events committed after `events_position`."""
+        self._tracked_after = events_position
+
+    def note_events(self, items: list[Any]) -> None:
+        """Pipeline listener: remember where membership events were committed."""
+        for item in items:
+            if item.event.type == "m.room.member":
+                self._member_positions.append(item.stream_ordering)
+        if len(self._member_positions) > _MAX_TRACKED_POSITIONS:
+            dropped = self._member_positions[: _MAX_TRACKED_POSITIONS // 2]
+            del self._member_positions[: _MAX_TRACKED_POSITIONS // 2]
+            self._tracked_after = dropped[-1]
+
+    def _may_have_member_events(self, after: int, upto: int) -> bool:
+        if self._tracked_after is None or after < self._tracked_after:
+            return True
+        index = bisect.bisect_right(self._member_positions, after)
+        return (
+            index < len(self._member_positions)
+            and self._member_positions[index] <= upto
+        )
 
     async def load_position(self) -> None:
         """Set the notifier's device_lists position from the database at start-up."""
@@ -88,7 +121,9 @@ class DeviceListStream:
             changed.update(row[0] for row in rows)
 
         left_candidates: set[str] = set()
-        if since.events < upto.events:
+        if since.events < upto.events and self._may_have_member_events(
+            since.events, upto.events
+        ):
             joined, departed = await self._membership_changes(user_id, since, upto)
             changed.update(joined)
             left_candidates.update(departed)
