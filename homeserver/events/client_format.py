@@ -6,7 +6,6 @@ Spec: Client-Server API, "Room Event Format" (`ClientEvent` and, without `room_i
 
 from __future__ import annotations
 
-import copy
 from typing import Any, Literal
 
 from homeserver.events.event import Event
@@ -27,14 +26,16 @@ def serialize_for_client(
     if format not in ("client", "sync"):
         raise ValueError(f"unknown event format {format!r}; use client or sync")
 
+    # Shallow copies: this function and its callers add top-level keys only, and
+    # nested values stay shared with the event, so they must not be changed.
     serialized = {
         "event_id": event.event_id,
         "room_id": event.room_id,
         "sender": event.sender,
         "type": event.type,
-        "content": copy.deepcopy(event.content),
+        "content": dict(event.content),
         "origin_server_ts": event.origin_server_ts,
-        "unsigned": copy.deepcopy(event.unsigned),
+        "unsigned": dict(event.unsigned),
     }
     if event.is_state():
         serialized["state_key"] = event.state_key

@@ -82,3 +82,4 @@ async def test_migrations_recorded_once(tmp_path: Path) -> None:
     numbers = [row[0] for row in versions]
     assert numbers == sorted(set(numbers))
     assert 1 in numbers
+
