@@ -21,7 +21,7 @@ from typing import Any
 from homeserver.events.auth_membership import check_member_event, get_membership
 from homeserver.events.errors import AuthError
 from homeserver.events.event import Event
-from homeserver.events.identifiers import get_domain_from_id, is_valid_user_id
+from homeserver.identifiers import get_domain_from_id, is_valid_user_id
 from homeserver.events.power_levels import (
     CREATE_KEY,
     POWER_LEVELS_KEY,

@@ -17,7 +17,7 @@ from unpaddedbase64 import decode_base64
 from homeserver.events.canonical import encode_canonical_json
 from homeserver.events.errors import AuthError
 from homeserver.events.event import Event
-from homeserver.events.identifiers import get_domain_from_id, is_valid_user_id
+from homeserver.identifiers import get_domain_from_id, is_valid_user_id
 from homeserver.events.power_levels import (
     CREATE_KEY,
     JOIN_RULES_KEY,

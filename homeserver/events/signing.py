@@ -16,7 +16,7 @@ from signedjson.sign import sign_json
 from unpaddedbase64 import decode_base64
 
 from homeserver.events.canonical import encode_canonical_json
-from homeserver.events.identifiers import get_domain_from_id, is_valid_user_id
+from homeserver.identifiers import get_domain_from_id, is_valid_user_id
 from homeserver.events.redaction import prune_event_dict
 from homeserver.events.room_versions import RoomVersion
 

@@ -18,7 +18,7 @@ from homeserver.events.canonical import (
     check_canonical_json,
     encode_canonical_json,
 )
-from homeserver.events.identifiers import (
+from homeserver.identifiers import (
     MAX_IDENTIFIER_BYTES,
     is_valid_event_id,
     is_valid_room_id,
