@@ -41,10 +41,25 @@ async def _send_partial_body(
     )
     await writer.drain()
     try:
-        response = await asyncio.wait_for(reader.read(65536), timeout=15)
+        response = await asyncio.wait_for(_read_response(reader), timeout=15)
     finally:
         writer.close()
     return response, time.monotonic() - started
+
+
+async def _read_response(reader: asyncio.StreamReader) -> bytes:
+    """Read one HTTP response: the head, then as many bytes as Content-Length says.
+
+    The head and the body may arrive in separate reads.
+    """
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    body = await reader.readexactly(length)
+    return head + body
 
 
 @pytest.mark.parametrize(
