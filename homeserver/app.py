@@ -137,8 +137,8 @@ def create_app(config: Config) -> Quart:
     # The database and media hold private messages: readable by the server's user only.
     os.makedirs(config.data_dir, mode=0o700, exist_ok=True)
     app = Quart("homeserver")
-    # Bodies are read in chunks by the routes, which enforce their own limits; this cap
-    # only bounds what Quart buffers for a route that does not read its body.
+    # Routes read bodies in chunks and enforce their own limits. This cap only bounds
+    # what Quart buffers for a route that does not read its body.
     app.config["MAX_CONTENT_LENGTH"] = max(
         config.max_request_body_size, config.media.max_upload_size
     ) + 65536

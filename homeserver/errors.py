@@ -116,7 +116,7 @@ class RequestTimeout(MatrixError):
 
 
 class UnknownToken(MatrixError):
-    """401 M_UNKNOWN_TOKEN; `soft_logout` tells the client to keep its device keys."""
+    """401 M_UNKNOWN_TOKEN; `soft_logout` lets the client keep its device keys."""
 
     def __init__(self, message: str, soft_logout: bool = False) -> None:
         extra = {"soft_logout": True} if soft_logout else {}

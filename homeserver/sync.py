@@ -5,10 +5,10 @@ Spec: Client-Server API, "Syncing". The response is built from the user's member
 positions. With nothing to report, the request waits on the notifier, which wakes it as
 soon as a write names this user; the wait never polls.
 
-State in a joined room follows the spec's rules: on an initial sync, a newly joined room or
-with `full_state`, `state` is the state at the start of the timeline; on an incremental sync
-whose timeline is `limited`, it is what changed between the `since` position and the start of
-the timeline; otherwise state changes arrive as timeline events.
+State in a joined room follows the spec's rules. On an initial sync, for a newly joined room
+or with `full_state`, `state` is the state at the start of the timeline. On an incremental
+sync whose timeline is `limited`, it is what changed between the `since` position and the
+start of the timeline. Otherwise state changes arrive as timeline events.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from homeserver.rooms.user_rooms import UserMembership, UserRooms
 from homeserver.rooms.serialize import client_event
 from homeserver.storage.database import Database
 from homeserver.storage.events import EventStore, PersistedEvent
-from homeserver.storage.state import StateKey
 
 logger = logging.getLogger(__name__)
 
@@ -257,8 +256,10 @@ class SyncHandler:
         lazy: bool,
         user_id: str,
     ) -> list[PersistedEvent]:
-        """The room's `state` section; works on {key id: event nid} maps so that only
-        the events that are returned get loaded."""
+        """Build the room's `state` section.
+
+        Works on {key id: event nid} maps, so only the returned events get loaded.
+        """
         if not full and not limited and not lazy:
             return []
         state_store = self._reader.state_store

@@ -96,7 +96,7 @@ class CreateRoomRequest:
 def default_power_levels(
     creator: str, version: RoomVersion, preset: str, invitees: list[str]
 ) -> dict[str, Any]:
-    """The power levels a new room starts with, before any override."""
+    """Return the power levels a new room starts with, before any override."""
     users: dict[str, int] = {}
     # Since v12 creators have infinite power and may not be listed in `users`.
     if not version.privileged_creators:

@@ -1,7 +1,7 @@
 """Membership changes of local users: join, invite, leave, kick, ban, unban, forget.
 
-The room version's auth rules decide whether a change is allowed; the checks here only
-give clearer errors first (such as "not invited" instead of a rule number) and fill in what
+The room version's auth rules decide whether a change is allowed. The checks here only
+give clearer errors first, such as "not invited" instead of a rule number, and fill in what
 the rules need, like `join_authorised_via_users_server` for restricted rooms.
 """
 

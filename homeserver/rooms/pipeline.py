@@ -12,7 +12,7 @@ Every new event goes through the same steps:
 5. After the commit, wake the syncs of the users who can see the event, then return.
 
 A caller gets its event only after the event has committed. If a batch fails to commit,
-its events are retried one at a time; an event that still fails gets its caller an error,
+its events are retried one at a time. An event that still fails gets its caller an error,
 and its room is reloaded from the database.
 """
 

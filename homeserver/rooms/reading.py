@@ -295,7 +295,7 @@ class RoomReader:
         events_after, end = await self._context_side(
             user_id, device_id, room_id, after_token, "f", limit - half, matches
         )
-        # The spec asks for the state at the last event returned, which is the newest
+        # The spec requires the state at the last event returned, which is the newest
         # of events_after, or the target when there are none.
         last = item
         if events_after:
@@ -335,7 +335,7 @@ class RoomReader:
     ) -> tuple[list[dict[str, Any]], str]:
         """Return up to `count` events from `token` and the token just past them.
 
-        Unlike `/messages`, `/context` always returns `start` and `end`; at the edge of
+        Unlike `/messages`, `/context` always returns `start` and `end`. At the edge of
         the room they point past the last returned event, so paginating on from them
         repeats nothing.
         """

@@ -26,7 +26,7 @@ _ROOM_CACHE_SIZE = 5_000
 
 @dataclass
 class RoomSnapshot:
-    """A room's current state, as the pipeline sees it."""
+    """A room's current state, as the pipeline builds events against it."""
 
     room_id: str
     version: RoomVersion

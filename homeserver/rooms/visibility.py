@@ -80,7 +80,7 @@ class VisibilityFilter:
                 return True
             if current_membership == "join":
                 return True
-            # A member who left still sees shared history up to their departure.
+            # A member who left can still read shared history up to their departure.
             if (
                 current_membership in ("leave", "ban")
                 and membership_stream is not None

@@ -60,7 +60,7 @@ class EventStore:
         # The stream position of each room's newest event, for rooms written or read
         # since start-up.
         self._room_latest: dict[str, int] = {}
-        # Each room's newest events committed since start-up. A room's deque holds
+        # Each room's newest events committed since start-up. A room's deque contains
         # every event of the room from its first item on, so incremental syncs can
         # read new events without a query.
         self._recent: dict[str, deque[PersistedEvent]] = {}

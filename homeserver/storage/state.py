@@ -101,7 +101,7 @@ class StateStore:
     ) -> int:
         """Assign a new group equal to `full_state` and append its rows to `rows`.
 
-        `delta` holds the entries that differ from `prev_group` (None removes an entry).
+        `delta` contains the entries that differ from `prev_group` (None removes an entry).
         The group is a snapshot when there is no previous group or the chain would grow
         past `SNAPSHOT_INTERVAL`; otherwise only the delta is stored.
         """

@@ -127,7 +127,7 @@ async def run(args: argparse.Namespace) -> dict:
 
             await asyncio.gather(*(rename(user) for user in members))
         elapsed = time.perf_counter() - started
-        # Some servers update the member events after answering the profile change,
+        # Some servers update the member events after responding to the profile change,
         # so wait until the database stops growing.
         after = used_bytes(args.database)
         for _ in range(60):

@@ -9,7 +9,6 @@ from typing import Any, Callable
 import pytest
 from nio import (
     AsyncClient,
-    AsyncClientConfig,
     JoinResponse,
     RoomCreateResponse,
     RoomMessagesResponse,
@@ -17,21 +16,8 @@ from nio import (
     SyncResponse,
 )
 
+from tests.nio_helpers import new_nio_client
 from tests.serverproc import ServerProcess
-
-
-async def _new_client(server: ServerProcess, name: str, tmp_path: Path) -> AsyncClient:
-    store = tmp_path / f"store-{name}"
-    store.mkdir()
-    client = AsyncClient(
-        server.base_url,
-        f"@{name}:{server.server_name}",
-        store_path=str(store),
-        config=AsyncClientConfig(encryption_enabled=False),
-    )
-    response = await client.register(name, "a secret password")
-    assert response.user_id == f"@{name}:{server.server_name}", response
-    return client
 
 
 async def _sync_until(
@@ -66,8 +52,8 @@ def _ephemeral(response: SyncResponse, room_id: str) -> list[Any]:
 
 @pytest.fixture
 async def alice_and_bob(server: ServerProcess, tmp_path: Path):
-    alice = await _new_client(server, "alice", tmp_path)
-    bob = await _new_client(server, "bob", tmp_path)
+    alice = await new_nio_client(server, "alice", tmp_path)
+    bob = await new_nio_client(server, "bob", tmp_path)
     try:
         yield alice, bob
     finally:

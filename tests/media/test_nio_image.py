@@ -6,8 +6,6 @@ import io
 from pathlib import Path
 
 from nio import (
-    AsyncClient,
-    AsyncClientConfig,
     JoinResponse,
     MemoryDownloadResponse,
     RoomCreateResponse,
@@ -19,26 +17,13 @@ from nio import (
 from PIL import Image
 
 from tests.media.helpers import png_bytes
+from tests.nio_helpers import new_nio_client
 from tests.serverproc import ServerProcess
 
 
-async def new_client(server: ServerProcess, name: str, tmp_path: Path) -> AsyncClient:
-    store = tmp_path / f"store-{name}"
-    store.mkdir()
-    client = AsyncClient(
-        server.base_url,
-        f"@{name}:{server.server_name}",
-        store_path=str(store),
-        config=AsyncClientConfig(encryption_enabled=False),
-    )
-    response = await client.register(name, "a secret password")
-    assert response.user_id == f"@{name}:{server.server_name}", response
-    return client
-
-
 async def test_image_message_downloaded(server: ServerProcess, tmp_path: Path) -> None:
-    alice = await new_client(server, "alice", tmp_path)
-    bob = await new_client(server, "bob", tmp_path)
+    alice = await new_nio_client(server, "alice", tmp_path)
+    bob = await new_nio_client(server, "bob", tmp_path)
     try:
         data = png_bytes(640, 480, (0, 128, 255))
         uploaded, _ = await alice.upload(

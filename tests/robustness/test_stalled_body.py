@@ -48,7 +48,7 @@ async def _send_partial_body(
 
 
 async def _read_response(reader: asyncio.StreamReader) -> bytes:
-    """Read one HTTP response: the head, then as many bytes as Content-Length says.
+    """Read one HTTP response: the head, then the number of bytes given by Content-Length.
 
     The head and the body may arrive in separate reads.
     """
